@@ -1,0 +1,1 @@
+//! Workspace diffs (stub, being implemented).

@@ -1,0 +1,1 @@
+//! Sessions (stub, being implemented).
