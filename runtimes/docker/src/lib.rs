@@ -1,0 +1,1 @@
+//! The `docker` runtime for subrun (being implemented).
