@@ -1,0 +1,81 @@
+//! [`LocalRuntimeFactory`]: validates specs and spawns [`LocalRuntime`]s.
+
+use std::sync::{Arc, LazyLock};
+
+use subrun::{
+    Capabilities, EnvironmentSpec, ResolvedAsset, RuntimeError, RuntimeFactory, RuntimeKind,
+    SpawnContext, SpecError, SubmissionRuntime, async_trait,
+};
+
+use crate::config::LocalConfig;
+use crate::runtime::LocalRuntime;
+
+/// Creates `local` runtimes. Register it under [`LocalRuntimeFactory::KIND`]:
+///
+/// ```
+/// # use std::sync::Arc;
+/// # use subrun::RuntimeFactory;
+/// use subrun_local::LocalRuntimeFactory;
+/// let factory = LocalRuntimeFactory::new();
+/// assert_eq!(factory.kind().as_str(), "local");
+/// assert!(!factory.capabilities().filesystem_isolation);
+/// ```
+#[derive(Clone, Copy, Debug, Default)]
+pub struct LocalRuntimeFactory;
+
+impl LocalRuntimeFactory {
+    /// The name specs select with `type: local`.
+    pub const KIND: &'static str = "local";
+
+    /// A factory (it holds no state).
+    pub fn new() -> Self {
+        Self
+    }
+}
+
+/// A shell and processes; no isolation of any kind; no fuel; not deterministic.
+static CAPABILITIES: LazyLock<Capabilities> = LazyLock::new(|| {
+    // `Capabilities` is `#[non_exhaustive]` without a constructor, so a crate outside the
+    // engine can only build one through its `Deserialize` impl.
+    serde_json::from_value(serde_json::json!({
+        "shell": true,
+        "processes": true,
+        "filesystem_isolation": false,
+        "network_isolation": false,
+        "fuel": false,
+        "deterministic": false,
+    }))
+    .expect("the capabilities document matches `Capabilities`")
+});
+
+/// The local runtime's capabilities.
+pub(crate) fn capabilities() -> Capabilities {
+    *CAPABILITIES
+}
+
+#[async_trait]
+impl RuntimeFactory for LocalRuntimeFactory {
+    fn kind(&self) -> RuntimeKind {
+        RuntimeKind::new(Self::KIND)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    /// Parses the optional `local:` section and refuses the limits local cannot enforce:
+    /// `limits.fuel`, `limits.processes`, `limits.cpus`, `limits.disk`.
+    fn validate(&self, spec: &EnvironmentSpec) -> Result<(), SpecError> {
+        LocalConfig::from_spec(spec).map(drop)
+    }
+
+    /// The asset's absolute host path: local commands see the host filesystem as it is.
+    fn asset_path(&self, asset: &ResolvedAsset) -> String {
+        asset.host_path.display().to_string()
+    }
+
+    /// See [`LocalRuntime::spawn`].
+    async fn spawn(&self, ctx: SpawnContext) -> Result<Arc<dyn SubmissionRuntime>, RuntimeError> {
+        Ok(Arc::new(LocalRuntime::spawn(ctx).await?))
+    }
+}
