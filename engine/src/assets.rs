@@ -156,10 +156,10 @@ pub fn validate_groups(
                     "is empty: expected a path",
                 ));
             }
-            if let Some(sp) = &cfg.save_path {
-                if let Err(m) = normalize_relative(sp) {
-                    errors.push(AssetError::new(format!("{key}.save_path"), m));
-                }
+            if let Some(sp) = &cfg.save_path
+                && let Err(m) = normalize_relative(sp)
+            {
+                errors.push(AssetError::new(format!("{key}.save_path"), m));
             }
         }
     }
@@ -175,21 +175,61 @@ pub fn validate_groups(
 pub fn merge_groups(
     groups: &[(String, AssetGroup, AssetOrigin)],
 ) -> BTreeMap<String, (String, AssetConfig)> {
+    merge_groups_with_origin(groups)
+        .into_iter()
+        .map(|(name, (key, cfg, _))| (name, (key, cfg)))
+        .collect()
+}
+
+/// [`merge_groups`], keeping the origin of each winning config.
+fn merge_groups_with_origin(
+    groups: &[(String, AssetGroup, AssetOrigin)],
+) -> BTreeMap<String, (String, AssetConfig, AssetOrigin)> {
     let mut ordered: Vec<&(String, AssetGroup, AssetOrigin)> = groups.iter().collect();
     ordered.sort_by_key(|(_, g, _)| g.ordering);
     let mut merged = BTreeMap::new();
-    for (prefix, group, _) in ordered {
+    for (prefix, group, origin) in ordered {
         for (name, cfg) in &group.assets {
-            merged.insert(name.clone(), (format!("{prefix}.{name}"), cfg.clone()));
+            merged.insert(
+                name.clone(),
+                (format!("{prefix}.{name}"), cfg.clone(), *origin),
+            );
         }
     }
     merged
 }
 
-/// Merges and resolves assets: host paths are made absolute against `base_dir` and must exist;
-/// save paths are normalized and may not collide or nest inside each other.
-///
-/// This reads the host filesystem (ambient authority) to check that each path exists.
+/// The directories relative asset paths resolve against, one per [`AssetOrigin`].
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AssetBases {
+    /// For [`AssetOrigin::SpecFile`] groups: the spec file's directory
+    /// ([`EnvironmentSpec::base_dir`](crate::EnvironmentSpec::base_dir)).
+    pub spec_dir: PathBuf,
+    /// For [`AssetOrigin::Caller`] groups (API, `--asset NAME=PATH`): usually the caller's
+    /// current directory.
+    pub caller_dir: PathBuf,
+}
+
+impl AssetBases {
+    /// The same base for both origins.
+    pub fn same(dir: impl Into<PathBuf>) -> Self {
+        let dir = dir.into();
+        Self {
+            spec_dir: dir.clone(),
+            caller_dir: dir,
+        }
+    }
+
+    /// The base for groups of `origin`.
+    pub fn for_origin(&self, origin: AssetOrigin) -> &Path {
+        match origin {
+            AssetOrigin::SpecFile => &self.spec_dir,
+            AssetOrigin::Caller => &self.caller_dir,
+        }
+    }
+}
+
+/// [`resolve_groups_with_bases`] with one base directory for every origin.
 ///
 /// # Errors
 /// Every problem found, each naming its key.
@@ -197,14 +237,30 @@ pub fn resolve_groups(
     groups: &[(String, AssetGroup, AssetOrigin)],
     base_dir: &Path,
 ) -> Result<Vec<ResolvedAsset>, Vec<AssetError>> {
+    resolve_groups_with_bases(groups, &AssetBases::same(base_dir))
+}
+
+/// Merges and resolves assets: a relative host path is made absolute against the base of
+/// its group's origin (the spec's directory for spec-file groups, the caller's directory for
+/// caller groups) and must exist; save paths are normalized and may not collide or nest
+/// inside each other.
+///
+/// This reads the host filesystem (ambient authority) to check that each path exists.
+///
+/// # Errors
+/// Every problem found, each naming its key.
+pub fn resolve_groups_with_bases(
+    groups: &[(String, AssetGroup, AssetOrigin)],
+    bases: &AssetBases,
+) -> Result<Vec<ResolvedAsset>, Vec<AssetError>> {
     validate_groups(groups)?;
     let mut errors = Vec::new();
     let mut out: Vec<ResolvedAsset> = Vec::new();
-    for (name, (key, cfg)) in merge_groups(groups) {
+    for (name, (key, cfg, origin)) in merge_groups_with_origin(groups) {
         let host = if cfg.path.is_absolute() {
             cfg.path.clone()
         } else {
-            base_dir.join(&cfg.path)
+            bases.for_origin(origin).join(&cfg.path)
         };
         let meta = match std::fs::metadata(&host) {
             Ok(m) => m,
@@ -253,6 +309,7 @@ pub fn resolve_groups(
 }
 
 #[cfg(test)]
+#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 mod tests {
     use super::*;
 
@@ -336,5 +393,52 @@ mod tests {
         )
         .unwrap_err();
         assert!(errs[0].message.contains("collides"), "{errs:?}");
+    }
+
+    #[test]
+    fn each_origin_resolves_against_its_own_base() {
+        let spec_dir = tempfile::tempdir().unwrap();
+        let caller_dir = tempfile::tempdir().unwrap();
+        std::fs::write(spec_dir.path().join("fixture.txt"), "spec").unwrap();
+        std::fs::write(caller_dir.path().join("data.txt"), "caller").unwrap();
+        let one = |name: &str, path: &str, ordering| AssetGroup {
+            name: None,
+            ordering,
+            assets: [(
+                name.to_string(),
+                AssetConfig {
+                    path: path.into(),
+                    save_path: None,
+                },
+            )]
+            .into(),
+        };
+        let groups = vec![
+            (
+                "static_assets".to_string(),
+                one("fixture", "fixture.txt", 0),
+                AssetOrigin::SpecFile,
+            ),
+            (
+                "caller".to_string(),
+                one("data", "data.txt", 0),
+                AssetOrigin::Caller,
+            ),
+        ];
+        let bases = AssetBases {
+            spec_dir: spec_dir.path().to_path_buf(),
+            caller_dir: caller_dir.path().to_path_buf(),
+        };
+        let resolved = resolve_groups_with_bases(&groups, &bases).unwrap();
+        let read = |name: &str| {
+            let a = resolved.iter().find(|a| a.name == name).unwrap();
+            std::fs::read_to_string(&a.host_path).unwrap()
+        };
+        assert_eq!(read("fixture"), "spec");
+        assert_eq!(read("data"), "caller");
+        // With one base for both, the caller's file is not found and the error names its key.
+        let errs = resolve_groups(&groups, spec_dir.path()).unwrap_err();
+        assert_eq!(errs.len(), 1, "{errs:?}");
+        assert_eq!(errs[0].key, "caller.data.path");
     }
 }

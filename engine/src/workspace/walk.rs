@@ -1,0 +1,149 @@
+//! Listing a directory tree without following a single symlink.
+
+use cap_fs_ext::DirExt;
+use cap_std::fs::{Dir, PermissionsExt};
+use serde::{Deserialize, Serialize};
+
+use super::error::{WorkspaceError, WsResult};
+use super::paths::symlink_target_inside;
+
+/// Permission bits kept for files and directories (no setuid, setgid or sticky bits).
+pub(crate) const MODE_MASK: u32 = 0o777;
+
+/// An entry left out of a listing, a snapshot or an import, and why.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SkippedEntry {
+    /// The entry's path, relative to the tree's root (lossy for names that are not UTF-8).
+    pub path: String,
+    /// Why it was left out (`symlink to /etc/passwd leads outside the workspace`...).
+    pub reason: String,
+}
+
+/// What a listed entry is.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum NodeKind {
+    /// A regular file with its permission bits and size.
+    File { mode: u32, size: u64 },
+    /// A directory with its permission bits.
+    Dir { mode: u32 },
+    /// A symlink whose target stays inside the tree (the target as written).
+    Symlink { target: String },
+}
+
+/// One listed entry: a normalized relative path and its kind.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct Node {
+    pub(crate) path: String,
+    pub(crate) kind: NodeKind,
+}
+
+/// Lists every entry under `root`, sorted by path (bytewise, so a directory precedes its
+/// contents). Symlinks are never followed: a symlink whose target is absolute or climbs above
+/// `root` is left out and reported in the second list (with a `tracing` warning), as are
+/// sockets, FIFOs, devices and names that are not UTF-8. `descend(path)` decides whether a
+/// directory's contents are listed (the directory itself always is).
+///
+/// # Errors
+/// An I/O error naming the directory or entry that could not be read.
+pub(crate) fn list_tree(
+    root: &Dir,
+    descend: &dyn Fn(&str) -> bool,
+) -> WsResult<(Vec<Node>, Vec<SkippedEntry>)> {
+    let mut nodes = Vec::new();
+    let mut skipped = Vec::new();
+    walk(root, "", descend, &mut nodes, &mut skipped)?;
+    nodes.sort_by(|a, b| a.path.as_bytes().cmp(b.path.as_bytes()));
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    Ok((nodes, skipped))
+}
+
+fn join(prefix: &str, name: &str) -> String {
+    if prefix.is_empty() {
+        name.to_string()
+    } else {
+        format!("{prefix}/{name}")
+    }
+}
+
+fn skip(skipped: &mut Vec<SkippedEntry>, path: String, reason: String) {
+    tracing::warn!(%path, %reason, "entry left out");
+    skipped.push(SkippedEntry { path, reason });
+}
+
+fn walk(
+    dir: &Dir,
+    prefix: &str,
+    descend: &dyn Fn(&str) -> bool,
+    nodes: &mut Vec<Node>,
+    skipped: &mut Vec<SkippedEntry>,
+) -> WsResult<()> {
+    let shown = if prefix.is_empty() { "." } else { prefix };
+    let entries = dir
+        .entries()
+        .map_err(|e| WorkspaceError::io("read directory", shown, e))?;
+    for entry in entries {
+        let entry = entry.map_err(|e| WorkspaceError::io("read directory", shown, e))?;
+        let os_name = entry.file_name();
+        let Some(name) = os_name.to_str() else {
+            skip(
+                skipped,
+                join(prefix, &os_name.to_string_lossy()),
+                "the name is not valid UTF-8".into(),
+            );
+            continue;
+        };
+        let path = join(prefix, name);
+        let meta = entry
+            .metadata()
+            .map_err(|e| WorkspaceError::io("inspect", path.clone(), e))?;
+        let ft = meta.file_type();
+        let mode = meta.permissions().mode() & MODE_MASK;
+        if ft.is_symlink() {
+            let target = dir
+                .read_link_contents(name)
+                .map_err(|e| WorkspaceError::io("read symlink", path.clone(), e))?;
+            match (symlink_target_inside(&path, &target), target.to_str()) {
+                (Some(_), Some(t)) => nodes.push(Node {
+                    path,
+                    kind: NodeKind::Symlink {
+                        target: t.to_string(),
+                    },
+                }),
+                _ => skip(
+                    skipped,
+                    path,
+                    format!(
+                        "symlink to `{}` leads outside the workspace",
+                        target.display()
+                    ),
+                ),
+            }
+        } else if ft.is_dir() {
+            nodes.push(Node {
+                path: path.clone(),
+                kind: NodeKind::Dir { mode },
+            });
+            if descend(&path) {
+                let sub = dir
+                    .open_dir_nofollow(name)
+                    .map_err(|e| WorkspaceError::io("open directory", path.clone(), e))?;
+                walk(&sub, &path, descend, nodes, skipped)?;
+            }
+        } else if ft.is_file() {
+            nodes.push(Node {
+                path,
+                kind: NodeKind::File {
+                    mode,
+                    size: meta.len(),
+                },
+            });
+        } else {
+            skip(
+                skipped,
+                path,
+                "is not a regular file, directory or symlink (a socket, FIFO or device)".into(),
+            );
+        }
+    }
+    Ok(())
+}
