@@ -66,4 +66,22 @@ mod tests {
             "host env must not leak without include_os_env"
         );
     }
+
+    #[test]
+    fn host_env_is_the_lowest_layer_when_included() {
+        let (host_key, host_value) = std::env::vars()
+            .next()
+            .expect("the test process has at least one environment variable");
+        let mut cfg = EnvironmentConfig {
+            env: BTreeMap::new(),
+            include_os_env: true,
+        };
+        let env = base_env(&cfg, &BTreeMap::new());
+        assert_eq!(env.get(&host_key), Some(&host_value));
+        cfg.env.insert(host_key.clone(), "spec".into());
+        let env = base_env(&cfg, &BTreeMap::new());
+        assert_eq!(env[&host_key], "spec");
+        let spawn = [(host_key.clone(), "spawn".to_string())].into();
+        assert_eq!(base_env(&cfg, &spawn)[&host_key], "spawn");
+    }
 }
