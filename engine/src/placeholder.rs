@@ -93,7 +93,7 @@ pub fn find(text: &str) -> Result<Vec<Placeholder<'_>>, PlaceholderError> {
 /// # Errors
 /// [`PlaceholderError::UnknownAsset`] when `lookup` returns `None`; `known` lists the names the
 /// caller knows, for the message.
-pub fn render<'k, F>(text: &str, lookup: F, known: &[&'k str]) -> Result<String, PlaceholderError>
+pub fn render<F>(text: &str, lookup: F, known: &[&str]) -> Result<String, PlaceholderError>
 where
     F: Fn(&str) -> Option<String>,
 {

@@ -91,6 +91,26 @@ pub struct Capabilities {
     pub deterministic: bool,
 }
 
+impl Capabilities {
+    /// No capability at all; runtimes switch on what they have:
+    ///
+    /// ```
+    /// let mut caps = subrun::Capabilities::none();
+    /// caps.fuel = true;
+    /// assert!(!caps.shell);
+    /// ```
+    pub const fn none() -> Self {
+        Self {
+            shell: false,
+            processes: false,
+            filesystem_isolation: false,
+            network_isolation: false,
+            fuel: false,
+            deterministic: false,
+        }
+    }
+}
+
 /// A spawned runtime's lifecycle state.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "state", rename_all = "snake_case")]

@@ -109,13 +109,13 @@ impl Limits {
                 "must be positive, or `null` for no limit".into(),
             ));
         }
-        if let Some(c) = self.cpus {
-            if !(c.is_finite() && c > 0.0) {
-                out.push((
-                    "cpus".into(),
-                    format!("must be a positive number, found {c}"),
-                ));
-            }
+        if let Some(c) = self.cpus
+            && !(c.is_finite() && c > 0.0)
+        {
+            out.push((
+                "cpus".into(),
+                format!("must be a positive number, found {c}"),
+            ));
         }
         if self.disk.is_some_and(|d| d.bytes() == 0) {
             out.push((

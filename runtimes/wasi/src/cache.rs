@@ -1,0 +1,380 @@
+//! Compiled modules: in memory (with an `InstancePre`) and on disk (`.cwasm` files that only
+//! the engine writes).
+//!
+//! A module is identified by the sha256 of its bytes and the engine settings (plain or
+//! metered, wasmtime version, CPU features). To avoid hashing a file on every run, the hash is
+//! remembered per file identity (device, inode, size, mtime, ctime): a guest that rewrites a
+//! module changes its ctime, so the next run re-reads it.
+//!
+//! Loading a `.cwasm` runs its bytes as native code, so the disk cache only loads files from a
+//! directory owned by this user, not writable by others, that no guest can see (checked at
+//! spawn), and written by this engine.
+
+use std::collections::HashMap;
+use std::io::Write as _;
+use std::os::unix::fs::{DirBuilderExt, MetadataExt, PermissionsExt};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
+use wasmtime::{Engine, ExternType, InstancePre, Module};
+
+use crate::engine::{EngineVariant, Variant, WasiEngine};
+use crate::store::StoreState;
+
+/// What a module exports as entry points.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Exports {
+    pub(crate) start: bool,
+    pub(crate) run: bool,
+    pub(crate) initialize: bool,
+}
+
+/// A compiled, linked module.
+pub(crate) struct Compiled {
+    pub(crate) pre: InstancePre<StoreState>,
+    pub(crate) exports: Exports,
+}
+
+/// Where a module's bytes come from.
+pub(crate) enum ModuleSource {
+    /// A file in a confined directory (the workspace, an asset or a mount), opened beneath it.
+    Confined {
+        dir: Arc<cap_std::fs::Dir>,
+        rel: String,
+        /// How the guest names it, for messages.
+        display: String,
+    },
+    /// A host file named by the spec (trusted configuration; ambient authority).
+    Host(PathBuf),
+}
+
+impl ModuleSource {
+    pub(crate) fn display(&self) -> String {
+        match self {
+            ModuleSource::Confined { display, .. } => display.clone(),
+            ModuleSource::Host(p) => p.display().to_string(),
+        }
+    }
+}
+
+/// Why a module could not be loaded.
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum LoadError {
+    /// No such file: a shell would report "not found" (exit 127).
+    #[error("{0}: No such file or directory")]
+    NotFound(String),
+    /// The file exists but could not be read.
+    #[error("cannot read module `{path}`: {source}")]
+    Read {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not a valid module for this engine.
+    #[error("cannot compile module `{path}`: {message}")]
+    Compile { path: String, message: String },
+    /// The module imports something the runtime does not provide.
+    #[error("cannot link module `{path}`: {message}")]
+    Link { path: String, message: String },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+struct FileKey {
+    dev: u64,
+    ino: u64,
+    size: u64,
+    mtime: (i64, i64),
+    ctime: (i64, i64),
+}
+
+type Hash = [u8; 32];
+type Slot = Arc<tokio::sync::OnceCell<Arc<Compiled>>>;
+
+/// Counters for benchmarks and tests.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct CacheStats {
+    /// Modules compiled by Cranelift.
+    pub compiled: u64,
+    /// Modules loaded from the on-disk cache.
+    pub loaded_from_disk: u64,
+    /// Runs served by an in-memory compiled module.
+    pub memory_hits: u64,
+}
+
+/// See the module docs.
+pub(crate) struct ModuleCache {
+    by_file: Mutex<HashMap<FileKey, Hash>>,
+    compiled: Mutex<HashMap<(Variant, Hash), Slot>>,
+    capacity: usize,
+    compiles: AtomicU64,
+    disk_loads: AtomicU64,
+    memory_hits: AtomicU64,
+}
+
+const FILE_KEYS_MAX: usize = 16_384;
+
+impl ModuleCache {
+    pub(crate) fn new(capacity: usize) -> Self {
+        Self {
+            by_file: Mutex::default(),
+            compiled: Mutex::default(),
+            capacity: capacity.max(1),
+            compiles: AtomicU64::new(0),
+            disk_loads: AtomicU64::new(0),
+            memory_hits: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn stats(&self) -> CacheStats {
+        CacheStats {
+            compiled: self.compiles.load(Ordering::Relaxed),
+            loaded_from_disk: self.disk_loads.load(Ordering::Relaxed),
+            memory_hits: self.memory_hits.load(Ordering::Relaxed),
+        }
+    }
+
+    /// Returns the compiled module for `source`, compiling (or loading from `disk_dir`) at most
+    /// once per content hash and variant, even under concurrent requests.
+    pub(crate) async fn get(
+        &self,
+        engine: &WasiEngine,
+        variant: Variant,
+        source: &ModuleSource,
+        disk_dir: Option<&Path>,
+    ) -> Result<Arc<Compiled>, LoadError> {
+        let key = file_key(source)?;
+        let known = self
+            .by_file
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .get(&key)
+            .copied();
+        if let Some(hash) = known {
+            let slot = self
+                .compiled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .get(&(variant, hash))
+                .cloned();
+            if let Some(c) = slot.as_ref().and_then(|s| s.get()) {
+                self.memory_hits.fetch_add(1, Ordering::Relaxed);
+                return Ok(c.clone());
+            }
+        }
+        let bytes = read(source)?;
+        let hash: Hash = Sha256::digest(&bytes).into();
+        {
+            let mut map = self
+                .by_file
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if map.len() >= FILE_KEYS_MAX {
+                map.clear();
+            }
+            map.insert(key, hash);
+        }
+        let slot = {
+            let mut map = self
+                .compiled
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner);
+            if map.len() >= self.capacity && !map.contains_key(&(variant, hash)) {
+                // Drop modules no execution holds; in-flight compilations stay.
+                map.retain(|_, s| {
+                    Arc::strong_count(s) > 1 || s.get().is_none_or(|c| Arc::strong_count(c) > 1)
+                });
+            }
+            map.entry((variant, hash)).or_default().clone()
+        };
+        let display = source.display();
+        let compiled = slot
+            .get_or_try_init(|| async {
+                let ev = engine
+                    .variant(variant)
+                    .map_err(|message| LoadError::Compile {
+                        path: display.clone(),
+                        message,
+                    })?;
+                let module = self
+                    .load_or_compile(ev, &display, bytes, &hash, disk_dir)
+                    .await?;
+                let pre = ev
+                    .linker
+                    .instantiate_pre(&module)
+                    .map_err(|e| LoadError::Link {
+                        path: display.clone(),
+                        message: format!("{e:#}"),
+                    })?;
+                Ok::<_, LoadError>(Arc::new(Compiled {
+                    exports: exports_of(&module),
+                    pre,
+                }))
+            })
+            .await?;
+        Ok(compiled.clone())
+    }
+
+    async fn load_or_compile(
+        &self,
+        ev: &EngineVariant,
+        display: &str,
+        bytes: Vec<u8>,
+        hash: &Hash,
+        disk_dir: Option<&Path>,
+    ) -> Result<Module, LoadError> {
+        let cached =
+            disk_dir.map(|d| d.join(format!("{}-{}.cwasm", hex::encode(hash), ev.fingerprint)));
+        if let Some(path) = &cached
+            && let Some(m) = load_trusted_artifact(&ev.engine, path) {
+                self.disk_loads.fetch_add(1, Ordering::Relaxed);
+                return Ok(m);
+            }
+        if Engine::detect_precompiled(&bytes).is_some() {
+            return Err(LoadError::Compile {
+                path: display.to_string(),
+                message: "precompiled artifacts are not accepted; pass the .wasm or .wat source"
+                    .into(),
+            });
+        }
+        let engine = ev.engine.clone();
+        let shown = display.to_string();
+        let span = tracing::info_span!("compile", module = %shown, bytes = bytes.len());
+        let module = tokio::task::spawn_blocking(move || {
+            let _g = span.enter();
+            Module::new(&engine, &bytes)
+        })
+        .await
+        .map_err(|e| LoadError::Compile {
+            path: display.to_string(),
+            message: e.to_string(),
+        })?
+        .map_err(|e| LoadError::Compile {
+            path: display.to_string(),
+            message: format!("{e:#}"),
+        })?;
+        self.compiles.fetch_add(1, Ordering::Relaxed);
+        if let (Some(path), Some(dir)) = (&cached, disk_dir)
+            && let Err(e) = store_artifact(dir, path, &module) {
+                tracing::warn!(path = %path.display(), error = %e, "cannot write the compiled-module cache");
+            }
+        Ok(module)
+    }
+}
+
+fn exports_of(module: &Module) -> Exports {
+    let is_func = |name: &str| matches!(module.get_export(name), Some(ExternType::Func(_)));
+    Exports {
+        start: is_func("_start"),
+        run: is_func("run"),
+        initialize: is_func("_initialize"),
+    }
+}
+
+fn not_found_or_read(display: String, e: std::io::Error) -> LoadError {
+    if e.kind() == std::io::ErrorKind::NotFound {
+        LoadError::NotFound(display)
+    } else {
+        LoadError::Read {
+            path: display,
+            source: e,
+        }
+    }
+}
+
+fn file_key(source: &ModuleSource) -> Result<FileKey, LoadError> {
+    match source {
+        ModuleSource::Confined { dir, rel, display } => {
+            use cap_std::fs::MetadataExt as _;
+            let m = dir
+                .metadata(rel)
+                .map_err(|e| not_found_or_read(display.clone(), e))?;
+            if !m.is_file() {
+                return Err(LoadError::Read {
+                    path: display.clone(),
+                    source: std::io::Error::other("not a regular file"),
+                });
+            }
+            Ok(FileKey {
+                dev: m.dev(),
+                ino: m.ino(),
+                size: m.size(),
+                mtime: (m.mtime(), m.mtime_nsec()),
+                ctime: (m.ctime(), m.ctime_nsec()),
+            })
+        }
+        ModuleSource::Host(p) => {
+            let m =
+                std::fs::metadata(p).map_err(|e| not_found_or_read(p.display().to_string(), e))?;
+            Ok(FileKey {
+                dev: m.dev(),
+                ino: m.ino(),
+                size: m.size(),
+                mtime: (m.mtime(), m.mtime_nsec()),
+                ctime: (m.ctime(), m.ctime_nsec()),
+            })
+        }
+    }
+}
+
+fn read(source: &ModuleSource) -> Result<Vec<u8>, LoadError> {
+    match source {
+        ModuleSource::Confined { dir, rel, display } => dir
+            .read(rel)
+            .map_err(|e| not_found_or_read(display.clone(), e)),
+        ModuleSource::Host(p) => {
+            std::fs::read(p).map_err(|e| not_found_or_read(p.display().to_string(), e))
+        }
+    }
+}
+
+/// True when `meta` belongs to this user and no one else can write it.
+fn private(meta: &std::fs::Metadata) -> bool {
+    meta.uid() == rustix::process::geteuid().as_raw() && meta.mode() & 0o022 == 0
+}
+
+/// Loads a `.cwasm` written by this engine, refusing anything another user could have placed.
+fn load_trusted_artifact(engine: &Engine, path: &Path) -> Option<Module> {
+    let dir_meta = std::fs::symlink_metadata(path.parent()?).ok()?;
+    let meta = std::fs::symlink_metadata(path).ok()?;
+    if !(dir_meta.is_dir() && private(&dir_meta) && meta.is_file() && private(&meta)) {
+        if meta.is_file() {
+            tracing::warn!(path = %path.display(), "ignoring a compiled module not private to this user");
+        }
+        return None;
+    }
+    // SAFETY: the artifact was produced by `Module::serialize` of this engine configuration (its
+    // name carries the engine fingerprint), in a directory only this user can write, checked above.
+    match unsafe { Module::deserialize_file(engine, path) } {
+        Ok(m) => Some(m),
+        Err(e) => {
+            tracing::debug!(path = %path.display(), error = %format!("{e:#}"), "stale compiled module; recompiling");
+            None
+        }
+    }
+}
+
+fn store_artifact(dir: &Path, path: &Path, module: &Module) -> std::io::Result<()> {
+    std::fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)?;
+    let meta = std::fs::symlink_metadata(dir)?;
+    if !(meta.is_dir() && private(&meta)) {
+        return Err(std::io::Error::other(format!(
+            "cache directory {} must be a directory owned by this user and not writable by others",
+            dir.display()
+        )));
+    }
+    let bytes = module
+        .serialize()
+        .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+    let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
+    tmp.as_file()
+        .set_permissions(std::fs::Permissions::from_mode(0o600))?;
+    tmp.write_all(&bytes)?;
+    tmp.as_file().sync_all()?;
+    tmp.persist(path).map_err(|e| e.error)?;
+    Ok(())
+}

@@ -1,0 +1,262 @@
+//! `WasiRuntimeFactory`: validates `wasi` specs and spawns runtimes on a shared engine.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use subrun::setup::run_setup;
+use subrun::{
+    Capabilities, EnvironmentSpec, ExecRequest, ExecutionTracker, Mount, ResolvedAsset,
+    RuntimeError, RuntimeFactory, RuntimeKind, SpawnContext, SpecError, SubmissionRuntime,
+    async_trait, spec::SpecIssue,
+};
+
+use crate::config::WasiConfig;
+use crate::engine::{Variant, WasiEngine, WasiEngineConfig};
+use crate::runtime::{Inner, WasiRuntime};
+use crate::view::{GuestView, normalize_guest_path};
+
+/// Spawns `wasi` runtimes. All runtimes of one factory share its [`WasiEngine`] (compiled
+/// modules, instance pool, epoch ticker).
+#[derive(Clone, Debug)]
+pub struct WasiRuntimeFactory {
+    engine: Arc<WasiEngine>,
+}
+
+impl WasiRuntimeFactory {
+    /// A factory with a new engine built from `config`.
+    ///
+    /// # Errors
+    /// When wasmtime rejects the configuration.
+    pub fn new(config: WasiEngineConfig) -> Result<Self, RuntimeError> {
+        let engine = WasiEngine::new(config).map_err(|e| {
+            RuntimeError::backend(
+                "create the wasmtime engine",
+                std::io::Error::other(format!("{e:#}")),
+            )
+        })?;
+        Ok(Self { engine })
+    }
+
+    /// A factory on an existing engine.
+    pub fn with_engine(engine: Arc<WasiEngine>) -> Self {
+        Self { engine }
+    }
+
+    /// The shared engine.
+    pub fn engine(&self) -> &Arc<WasiEngine> {
+        &self.engine
+    }
+
+    /// Parses and checks the `wasi:` section and the limits.
+    fn config_of(spec: &EnvironmentSpec) -> Result<WasiConfig, SpecError> {
+        let config: WasiConfig = spec.backend_section()?;
+        let mut issues = Vec::new();
+        let mut issue = |key: &str, message: String| {
+            issues.push(SpecIssue {
+                key: key.to_string(),
+                message,
+            });
+        };
+        match normalize_guest_path(&config.workdir) {
+            Ok(w) if w == config.workdir && !w.starts_with("/static") => {}
+            Ok(_) => issue(
+                "wasi.workdir",
+                format!(
+                    "`{}` must be a normalized absolute path outside /static, like `/workspace`",
+                    config.workdir
+                ),
+            ),
+            Err(m) => issue("wasi.workdir", m),
+        }
+        for (name, p) in &config.programs {
+            let key = format!("wasi.programs.{name}");
+            if name.is_empty() || name.contains('/') || name.contains(char::is_whitespace) {
+                issue(
+                    &key,
+                    format!("invalid program name `{name}`: a command word without `/` or spaces"),
+                );
+            }
+            if p.module.trim().is_empty() {
+                issue(
+                    &format!("{key}.module"),
+                    "is empty: expected the path of a .wasm or .wat module".into(),
+                );
+            }
+            if let Some(f) = p.deadline_factor
+                && !(f.is_finite() && f > 0.0) {
+                    issue(
+                        &format!("{key}.deadline_factor"),
+                        format!("must be a positive number, found {f}"),
+                    );
+                }
+            for guest in p.mounts.keys() {
+                check_target(guest, &config.workdir)
+                    .unwrap_or_else(|m| issue(&format!("{key}.mounts.{guest}"), m));
+            }
+        }
+        for (i, m) in config.mounts.iter().enumerate() {
+            check_target(&m.target, &config.workdir)
+                .unwrap_or_else(|msg| issue(&format!("wasi.mounts[{i}].target"), msg));
+        }
+        if config.max_table_elements == 0 {
+            issue("wasi.max_table_elements", "must be positive".into());
+        }
+        let limits = &spec.limits;
+        if config.deterministic && limits.fuel.is_none() {
+            issue(
+                "limits.fuel",
+                "deterministic mode needs a fuel budget (for example `fuel: 10000000000`): the wall clock is not deterministic".into(),
+            );
+        }
+        if let Some(m) = limits.memory
+            && m.bytes() > 1 << 32 {
+                issue(
+                    "limits.memory",
+                    format!("{m} exceeds 4GiB, the most a wasm32 guest can address"),
+                );
+            }
+        if let Some(c) = limits.cpus
+            && c < 1.0 {
+                issue(
+                    "limits.cpus",
+                    format!("the wasi runtime cannot throttle a guest below one CPU (found {c})"),
+                );
+            }
+        if limits.disk.is_some() {
+            issue(
+                "limits.disk",
+                "the wasi runtime does not enforce a disk quota yet".into(),
+            );
+        }
+        if issues.is_empty() {
+            Ok(config)
+        } else {
+            Err(SpecError::from_issues(&spec.origin, issues))
+        }
+    }
+}
+
+fn check_target(target: &str, workdir: &str) -> Result<(), String> {
+    let t = normalize_guest_path(target)?;
+    if t == "/" {
+        return Err("cannot mount over `/` (the workspace)".into());
+    }
+    let under = |base: &str| t == base || t.starts_with(&format!("{base}/"));
+    if under(workdir) {
+        return Err(format!(
+            "`{t}` is inside the workdir `{workdir}`: mounts may not shadow the workspace"
+        ));
+    }
+    if under("/static") {
+        return Err(format!(
+            "`{t}` is inside /static, which holds the static assets"
+        ));
+    }
+    Ok(())
+}
+
+/// True when `inner` is `outer` or below it (both canonicalized when they exist).
+fn is_within(inner: &Path, outer: &Path) -> bool {
+    let canon = |p: &Path| p.canonicalize().unwrap_or_else(|_| p.to_path_buf());
+    canon(inner).starts_with(canon(outer))
+}
+
+#[async_trait]
+impl RuntimeFactory for WasiRuntimeFactory {
+    fn kind(&self) -> RuntimeKind {
+        RuntimeKind::new("wasi")
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        crate::runtime::capabilities()
+    }
+
+    fn validate(&self, spec: &EnvironmentSpec) -> Result<(), SpecError> {
+        Self::config_of(spec).map(|_| ())
+    }
+
+    fn asset_path(&self, asset: &ResolvedAsset) -> String {
+        asset.static_path()
+    }
+
+    async fn spawn(&self, ctx: SpawnContext) -> Result<Arc<dyn SubmissionRuntime>, RuntimeError> {
+        let spec = &ctx.spec.spec;
+        let config = Self::config_of(spec)?;
+        if !ctx.ports.is_empty() {
+            return Err(RuntimeError::Unsupported {
+                kind: self.kind(),
+                what: "published ports (wasm guests have no sockets)".into(),
+            });
+        }
+        let mut mounts: Vec<Mount> = Vec::new();
+        for m in &config.mounts {
+            mounts.push(Mount {
+                host: spec.resolve_path(&m.host),
+                ..m.clone()
+            });
+        }
+        for (i, m) in ctx.mounts.iter().enumerate() {
+            check_target(&m.target, &config.workdir).map_err(|msg| {
+                RuntimeError::Spec(SpecError::new(
+                    &spec.origin,
+                    format!("spawn mounts[{i}].target"),
+                    msg,
+                ))
+            })?;
+            let host = if m.host.is_absolute() {
+                m.host.clone()
+            } else {
+                ctx.workspace.join(&m.host)
+            };
+            mounts.push(Mount { host, ..m.clone() });
+        }
+        let view = GuestView::build(&config, &ctx.workspace, &ctx.spec.assets, &mounts)?;
+        let cache_dir: Option<PathBuf> = config
+            .cache_dir
+            .as_ref()
+            .map(|d| spec.resolve_path(d))
+            .or_else(|| self.engine.config().cache_dir.clone());
+        if let Some(dir) = &cache_dir {
+            let granted = std::iter::once(&ctx.workspace)
+                .chain(ctx.spec.assets.iter().map(|a| &a.host_path))
+                .chain(mounts.iter().map(|m| &m.host));
+            for g in granted {
+                if is_within(dir, g) || is_within(g, dir) {
+                    return Err(RuntimeError::Spec(SpecError::new(
+                        &spec.origin,
+                        "wasi.cache_dir",
+                        format!(
+                            "`{}` overlaps `{}`, which a guest can see: compiled modules run as native code, so the cache must stay out of every grant",
+                            dir.display(),
+                            g.display()
+                        ),
+                    )));
+                }
+            }
+        }
+        let variant = if config.deterministic || spec.limits.fuel.is_some() {
+            Variant::Metered
+        } else {
+            Variant::Plain
+        };
+        let runtime = WasiRuntime::new(Inner {
+            id: ctx.runtime_id.clone(),
+            engine: self.engine.clone(),
+            variant,
+            limits: spec.limits.clone(),
+            spec_base: spec.base_dir.clone(),
+            config,
+            view,
+            env: ctx.env.clone(),
+            tracker: Arc::new(ExecutionTracker::new(ctx.runtime_id.clone())),
+            cache_dir,
+        });
+        tracing::debug!(runtime = %ctx.runtime_id, session = %ctx.session_id, "spawned wasi runtime");
+        let (out, err) = run_setup(&ctx.setup_commands, |command| {
+            runtime.run_one(ExecRequest::new(command), true)
+        })
+        .await?;
+        runtime.set_setup_output(out, err);
+        Ok(Arc::new(runtime))
+    }
+}

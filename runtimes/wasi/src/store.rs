@@ -1,0 +1,117 @@
+//! Per-execution store data: the WASI context, the recording limiter and the stop signals the
+//! epoch callback checks.
+
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Instant;
+
+use subrun::{ExecutionControl, Resource};
+use wasmtime::{Caller, Linker, ResourceLimiter};
+use wasmtime_wasi::I32Exit;
+use wasmtime_wasi::p1::WasiP1Ctx;
+
+/// Why the host asked a guest to stop, besides kill and deadline (shared with output sinks).
+#[derive(Debug, Default)]
+pub(crate) struct StopSignal(AtomicU8);
+
+impl StopSignal {
+    const NONE: u8 = 0;
+    const OUTPUT: u8 = 1;
+    const DISK: u8 = 2;
+
+    pub(crate) fn raise(&self, resource: Resource) {
+        let v = match resource {
+            Resource::Disk => Self::DISK,
+            _ => Self::OUTPUT,
+        };
+        let _ = self
+            .0
+            .compare_exchange(Self::NONE, v, Ordering::AcqRel, Ordering::Acquire);
+    }
+
+    pub(crate) fn get(&self) -> Option<Resource> {
+        match self.0.load(Ordering::Acquire) {
+            Self::OUTPUT => Some(Resource::Output),
+            Self::DISK => Some(Resource::Disk),
+            _ => None,
+        }
+    }
+}
+
+/// A `ResourceLimiter` that enforces the memory and table limits and records what it denied
+/// and the peak linear memory, so a denial can be reported as `ResourceExceeded { memory }`
+/// (wasm's `memory.grow` just returns -1; the trap that follows says nothing about why).
+#[derive(Debug)]
+pub(crate) struct Limiter {
+    pub(crate) memory_limit: Option<usize>,
+    pub(crate) table_limit: usize,
+    pub(crate) peak_memory: usize,
+    pub(crate) memory_denied: bool,
+    pub(crate) table_denied: bool,
+}
+
+impl ResourceLimiter for Limiter {
+    fn memory_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if self.memory_limit.is_some_and(|l| desired > l) {
+            self.memory_denied = true;
+            return Ok(false);
+        }
+        self.peak_memory = self.peak_memory.max(desired);
+        Ok(true)
+    }
+
+    fn table_growing(
+        &mut self,
+        _current: usize,
+        desired: usize,
+        _maximum: Option<usize>,
+    ) -> wasmtime::Result<bool> {
+        if desired > self.table_limit {
+            self.table_denied = true;
+            return Ok(false);
+        }
+        Ok(true)
+    }
+
+    fn instances(&self) -> usize {
+        1
+    }
+
+    fn memories(&self) -> usize {
+        1
+    }
+
+    fn tables(&self) -> usize {
+        // Module-defined tables (modules may define a few; references are limited by size).
+        16
+    }
+}
+
+/// Data of one execution's `Store`.
+pub(crate) struct StoreState {
+    pub(crate) wasi: WasiP1Ctx,
+    pub(crate) limiter: Limiter,
+    pub(crate) control: ExecutionControl,
+    pub(crate) deadline: Instant,
+    pub(crate) stop: Arc<StopSignal>,
+}
+
+/// Replaces host functions whose stock behaviour does not fit the engine's contract:
+/// `proc_exit` accepts every status a shell reports (0..=255) instead of failing at 126+.
+pub(crate) fn shadow_host_functions(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+    linker.allow_shadowing(true);
+    linker.func_wrap(
+        "wasi_snapshot_preview1",
+        "proc_exit",
+        |_: Caller<'_, StoreState>, status: i32| -> wasmtime::Result<()> {
+            Err(wasmtime::Error::new(I32Exit(status & 0xff)))
+        },
+    )?;
+    linker.allow_shadowing(false);
+    Ok(())
+}
