@@ -110,28 +110,6 @@ mod tests {
     use super::*;
 
     #[test]
-    fn every_unenforceable_limit_is_named() {
-        let limits = Limits {
-            fuel: Some(1),
-            processes: Some(1),
-            cpus: Some(1.0),
-            disk: Some(subrun::spec::units::ByteSize::mib(1)),
-            ..Limits::default()
-        };
-        let keys: Vec<String> = refused(&limits).into_iter().map(|i| i.key).collect();
-        assert_eq!(
-            keys,
-            [
-                "limits.fuel",
-                "limits.processes",
-                "limits.cpus",
-                "limits.disk"
-            ]
-        );
-        assert!(refused(&Limits::default()).is_empty());
-    }
-
-    #[test]
     fn defaults_become_rlimits() {
         let limits = ChildLimits::from_limits(&Limits::default());
         assert_eq!(limits.address_space, Some(512 * 1024 * 1024));
