@@ -536,3 +536,20 @@ proptest! {
         prop_assert_eq!(listing(dst.path()), listing(src.path()));
     }
 }
+
+#[test]
+fn archives_from_other_tools_root_entries_and_implied_dirs_are_accepted() {
+    // As `tar czf x.tgz -C dir .` writes it: a `./` root member, `./`-prefixed names, and
+    // a file whose parent directory has no member of its own.
+    let mut b = tar::Builder::new(Vec::new());
+    raw_member(&mut b, "./", tar::EntryType::Directory, "", b"");
+    raw_member(&mut b, "./a/b/c.txt", tar::EntryType::Regular, "", b"deep");
+    raw_member(&mut b, "./top.txt", tar::EntryType::Regular, "", b"top");
+    let snap = Snapshot::from_archive_bytes(b.into_inner().unwrap()).unwrap();
+    assert_eq!(paths(&snap), ["a", "a/b", "a/b/c.txt", "top.txt"]);
+    let ws = Workspace::create_temp().unwrap();
+    snap.restore_into(&ws).unwrap();
+    assert_eq!(ws.read_file("a/b/c.txt").unwrap(), b"deep");
+    let again = Snapshot::capture(&ws, &SnapshotConfig::default()).unwrap();
+    assert_eq!(again.checksum(), snap.checksum());
+}
