@@ -1,6 +1,6 @@
 //! [`LocalRuntimeFactory`]: validates specs and spawns [`LocalRuntime`]s.
 
-use std::sync::{Arc, LazyLock};
+use std::sync::Arc;
 
 use subrun::{
     Capabilities, EnvironmentSpec, ResolvedAsset, RuntimeError, RuntimeFactory, RuntimeKind,
@@ -33,24 +33,13 @@ impl LocalRuntimeFactory {
     }
 }
 
-/// A shell and processes; no isolation of any kind; no fuel; not deterministic.
-static CAPABILITIES: LazyLock<Capabilities> = LazyLock::new(|| {
-    // `Capabilities` is `#[non_exhaustive]` without a constructor, so a crate outside the
-    // engine can only build one through its `Deserialize` impl.
-    serde_json::from_value(serde_json::json!({
-        "shell": true,
-        "processes": true,
-        "filesystem_isolation": false,
-        "network_isolation": false,
-        "fuel": false,
-        "deterministic": false,
-    }))
-    .expect("the capabilities document matches `Capabilities`")
-});
-
-/// The local runtime's capabilities.
+/// The local runtime's capabilities: a shell and processes; no isolation of any kind; no
+/// fuel; not deterministic.
 pub(crate) fn capabilities() -> Capabilities {
-    *CAPABILITIES
+    let mut caps = Capabilities::none();
+    caps.shell = true;
+    caps.processes = true;
+    caps
 }
 
 #[async_trait]
