@@ -170,22 +170,18 @@ impl LocalRuntime {
 }
 
 impl Inner {
-    /// Renders the request, starts the process and plans its supervision.
+    /// Starts the process and plans its supervision. (`{{static:NAME}}` in the request was
+    /// rendered by the session's runtime handle; the spec's own strings by `ResolvedSpec`.)
     fn start(
         &self,
         request: ExecRequest,
         ticket: &Ticket,
         sink: Option<subrun::EventSender>,
     ) -> Result<(Started, Stdin, Plan), RuntimeError> {
-        let command = self.spec.render(&request.command)?;
-        let mut call_env = request.env;
-        for value in call_env.values_mut() {
-            *value = self.spec.render(value)?;
-        }
-        let env = with_call_env(&self.env, &call_env);
+        let env = with_call_env(&self.env, &request.env);
         let launch = Launch {
             shell: &self.config.shell,
-            command: &command,
+            command: &request.command,
             workspace: &self.workspace,
             env: &env,
             limits: self.limits,

@@ -365,23 +365,16 @@ async fn static_placeholders_render_to_the_host_path() {
         LocalRuntimeFactory::new().asset_path(&asset),
         data.display().to_string()
     );
+    // The spec's strings are rendered with the local asset path, so a setup command reads the
+    // asset where it lies on the host.
+    let spec = spec("setup: { commands: [\"cat {{static:data}}\"] }");
     let ws = TempDir::new().unwrap();
-    let rt = spawn_ctx(context(&spec(""), vec![asset], ws.path()))
-        .await
-        .unwrap();
-    let r = rt
-        .execute(
-            ExecRequest::new("cat {{static:data}}; printf ' %s' \"$WHERE\"")
-                .env("WHERE", "{{static:data}}"),
-        )
-        .await
-        .unwrap();
-    assert_eq!(r.stdout_text(), format!("payload {}", data.display()));
-    let err = rt
-        .execute(ExecRequest::new("cat {{static:nope}}"))
-        .await
-        .unwrap_err();
-    assert!(matches!(err, RuntimeError::Placeholder(_)), "{err}");
+    let mut ctx = context(&spec, vec![asset], ws.path());
+    ctx.setup_commands = ctx.spec.spec.setup.commands.clone();
+    assert_eq!(ctx.setup_commands, [format!("cat {}", data.display())]);
+    let rt = spawn_ctx(ctx).await.unwrap();
+    let r = run(&*rt, "true").await;
+    assert_eq!(&r.setup_stdout[..], b"payload");
 }
 
 // ---------------------------------------------------------------------------------------------
