@@ -1,0 +1,309 @@
+//! One command in the container: start it through an attached exec, then supervise it.
+//!
+//! ```text
+//!  create exec (sh -c WRAPPER cmd) ─▶ start, attached ─▶ supervisor: select! over
+//!      output frames ─▶ StreamCapture (stdout, stderr) ─▶ events
+//!      deadline / kill() / output cap ─▶ second exec: sweep the command's session
+//!  output ends ─▶ inspect exec ─▶ exit code ─▶ Outcome
+//! ```
+//!
+//! The wrapper prints its pid first (the session id of everything the command starts); the
+//! supervisor strips that line, so stdout holds exactly the command's bytes.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use bollard::container::LogOutput;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use subrun::output::{StreamCapture, StreamKind};
+use subrun::{
+    EventSender, ExecutionControl, ExecutionId, Outcome, RuntimeError, RuntimeResult, Stdin, Usage,
+};
+use tokio::io::AsyncWriteExt;
+use tokio_util::task::AbortOnDropHandle;
+
+use crate::error::DockerError;
+use crate::outcome::{EndReason, from_exit_code};
+use crate::scripts;
+use crate::shared::{Attached, Shared};
+
+/// How long the output may keep flowing after the command's processes were swept before the
+/// supervisor stops reading (something outside the sweep still holds the pipe).
+const DRAIN_AFTER_KILL: Duration = Duration::from_secs(5);
+
+/// A command ready to start.
+pub(crate) struct Plan {
+    pub(crate) command: String,
+    pub(crate) env: BTreeMap<String, String>,
+    pub(crate) stdin: Stdin,
+    pub(crate) timeout: Duration,
+}
+
+/// Starts `plan`'s command (the wrapper around `sh -c`) and returns the attached exec.
+pub(crate) async fn start(shared: &Shared, plan: &Plan) -> Result<Attached, RuntimeError> {
+    let cmd = vec![
+        "/bin/sh".to_string(),
+        "-c".into(),
+        scripts::WRAPPER.into(),
+        "subrun".into(),
+        plan.command.clone(),
+    ];
+    let env = plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
+    let stdin = !matches!(plan.stdin, Stdin::Closed);
+    shared.start_exec(cmd, env, stdin).await
+}
+
+/// Feeds stdin in its own task (the command may not read it all).
+fn feed_stdin(
+    stdin: Stdin,
+    mut input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+) -> Option<AbortOnDropHandle<()>> {
+    let task = match stdin {
+        Stdin::Closed => return None,
+        Stdin::Bytes(bytes) => tokio::spawn(async move {
+            if let Err(e) = input.write_all(&bytes).await {
+                tracing::debug!(error = %e, "stdin not fully written (the command stopped reading)");
+            }
+            let _ = input.shutdown().await;
+        }),
+        Stdin::Reader(mut reader) => tokio::spawn(async move {
+            if let Err(e) = tokio::io::copy(&mut reader, &mut input).await {
+                tracing::debug!(error = %e, "stdin copy ended early");
+            }
+            let _ = input.shutdown().await;
+        }),
+    };
+    Some(AbortOnDropHandle::new(task))
+}
+
+/// The first stdout line: the wrapper's pid.
+#[derive(Default)]
+struct PidLine {
+    buf: BytesMut,
+    done: bool,
+    pid: Option<u32>,
+}
+
+impl PidLine {
+    /// Consumes the pid line from `chunk`; returns the rest (the command's own output).
+    fn feed(&mut self, chunk: Bytes) -> Bytes {
+        if self.done {
+            return chunk;
+        }
+        self.buf.extend_from_slice(&chunk);
+        let Some(nl) = self.buf.iter().position(|b| *b == b'\n') else {
+            if self.buf.len() > 32 {
+                return self.give_up();
+            }
+            return Bytes::new();
+        };
+        let line = self.buf.split_to(nl + 1);
+        match std::str::from_utf8(&line[..nl])
+            .ok()
+            .and_then(|s| s.parse::<u32>().ok())
+        {
+            Some(pid) => {
+                self.pid = Some(pid);
+                self.done = true;
+                std::mem::take(&mut self.buf).freeze()
+            }
+            None => {
+                let mut all = BytesMut::from(&line[..]);
+                all.extend_from_slice(&self.buf);
+                self.buf = all;
+                self.give_up()
+            }
+        }
+    }
+
+    /// Not a pid (the wrapper never ran: the engine reported an error instead): everything
+    /// buffered is output.
+    fn give_up(&mut self) -> Bytes {
+        self.done = true;
+        tracing::debug!("the wrapper did not report a pid");
+        std::mem::take(&mut self.buf).freeze()
+    }
+}
+
+/// Supervises a started command until it ends; see the module docs.
+///
+/// # Errors
+/// The output stream broke, or the exit code could not be read.
+#[expect(
+    clippy::too_many_arguments,
+    reason = "one call site; a struct would only rename them"
+)]
+pub(crate) async fn supervise(
+    shared: Arc<Shared>,
+    execution_id: ExecutionId,
+    control: ExecutionControl,
+    attached: Attached,
+    stdin: Stdin,
+    timeout: Duration,
+    sink: Option<EventSender>,
+    started: Instant,
+) -> Result<RuntimeResult, RuntimeError> {
+    let Attached {
+        exec,
+        mut output,
+        input,
+    } = attached;
+    let _stdin_task = feed_stdin(stdin, input);
+    let cap = shared.limits().output.bytes();
+    let mut out = StreamCapture::new(StreamKind::Stdout, cap, sink.clone());
+    let mut err = StreamCapture::new(StreamKind::Stderr, cap, sink);
+    let mut pid = PidLine::default();
+    let mut reason: Option<EndReason> = None;
+    let mut killer: Option<tokio::task::JoinHandle<Result<(), RuntimeError>>> = None;
+    let mut give_up_at: Option<tokio::time::Instant> = None;
+    let deadline = tokio::time::Instant::from_std(started) + timeout;
+    let mut broken: Option<bollard::errors::Error> = None;
+
+    loop {
+        if reason.is_some() && killer.is_none() {
+            if let Some(sid) = pid.pid {
+                let shared = shared.clone();
+                let sweep_all = *shared.live.borrow() <= 1;
+                killer = Some(tokio::spawn(async move {
+                    shared.end_session(sid, sweep_all).await
+                }));
+                give_up_at = Some(tokio::time::Instant::now() + DRAIN_AFTER_KILL);
+            } else if give_up_at.is_none() {
+                give_up_at = Some(tokio::time::Instant::now() + DRAIN_AFTER_KILL);
+            }
+        }
+        tokio::select! {
+            biased;
+            frame = output.next() => match frame {
+                None => break,
+                Some(Ok(LogOutput::StdOut { message } | LogOutput::Console { message })) => {
+                    let rest = pid.feed(message);
+                    if out.push(&rest).hit_cap && reason.is_none() {
+                        reason = Some(EndReason::OutputCap);
+                    }
+                }
+                Some(Ok(LogOutput::StdErr { message })) => {
+                    if err.push(&message).hit_cap && reason.is_none() {
+                        reason = Some(EndReason::OutputCap);
+                    }
+                }
+                Some(Ok(LogOutput::StdIn { .. })) => {}
+                Some(Err(e)) => {
+                    broken = Some(e);
+                    reason.get_or_insert(EndReason::Killed);
+                    break;
+                }
+            },
+            () = tokio::time::sleep_until(deadline), if reason.is_none() => {
+                reason = Some(EndReason::TimedOut);
+            }
+            () = control.killed(), if reason.is_none() => {
+                reason = Some(EndReason::Killed);
+            }
+            () = sleep_until_opt(give_up_at) => {
+                tracing::warn!(%exec, "output still open after the command was ended; stop reading");
+                break;
+            }
+        }
+    }
+    let elapsed = started.elapsed();
+    // A broken stream leaves the command running: end it before reporting.
+    if broken.is_some()
+        && killer.is_none()
+        && let Some(sid) = pid.pid
+    {
+        let sweep_all = *shared.live.borrow() <= 1;
+        if let Err(e) = shared.end_session(sid, sweep_all).await {
+            tracing::warn!(error = %e, "cannot end the command after its stream broke");
+        }
+    }
+    if let Some(k) = killer {
+        match k.await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => tracing::warn!(error = %e, %exec, "ending the command failed"),
+            Err(e) => tracing::warn!(error = %e, %exec, "the kill task failed"),
+        }
+    }
+    if let Some(source) = broken {
+        return Err(DockerError::Stream { exec, source }.during("read a command's output"));
+    }
+    if !pid.done && !pid.buf.is_empty() {
+        // The output ended before a complete first line: it was not a pid after all.
+        let rest = pid.give_up();
+        out.push(&rest);
+    }
+    let outcome = match reason {
+        Some(r) => r.outcome(),
+        None => {
+            let code = shared.exit_code(&exec).await?;
+            let oom = code == 137 && shared.oom_killed_since_last_check().await;
+            from_exit_code(code, oom)
+        }
+    };
+    let out = out.finish();
+    let err = err.finish();
+    let usage = Usage {
+        wall_time: elapsed,
+        cpu_time: None,
+        fuel_consumed: None,
+        peak_memory: None,
+        stdout_bytes: out.total,
+        stderr_bytes: err.total,
+        deadline: Some(timeout),
+        deadline_factor: None,
+    };
+    Ok(RuntimeResult {
+        execution_id,
+        exit_code: outcome.default_exit_code(),
+        timed_out: outcome == Outcome::TimedOut,
+        outcome,
+        stdout: out.bytes,
+        stderr: err.bytes,
+        stdout_truncated: out.truncated,
+        stderr_truncated: err.truncated,
+        setup_stdout: Bytes::new(),
+        setup_stderr: Bytes::new(),
+        elapsed,
+        usage,
+    })
+}
+
+async fn sleep_until_opt(at: Option<tokio::time::Instant>) {
+    match at {
+        Some(at) => tokio::time::sleep_until(at).await,
+        None => std::future::pending().await,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_pid_line_is_stripped_across_chunks() {
+        let mut p = PidLine::default();
+        assert_eq!(p.feed(Bytes::from_static(b"12")), Bytes::new());
+        assert_eq!(
+            p.feed(Bytes::from_static(b"3\nhel")),
+            Bytes::from_static(b"hel")
+        );
+        assert_eq!(
+            p.feed(Bytes::from_static(b"lo\n")),
+            Bytes::from_static(b"lo\n")
+        );
+        assert_eq!(p.pid, Some(123));
+    }
+
+    #[test]
+    fn a_line_that_is_not_a_pid_is_kept_as_output() {
+        let mut p = PidLine::default();
+        assert_eq!(
+            p.feed(Bytes::from_static(b"OCI runtime exec failed\nmore")),
+            Bytes::from_static(b"OCI runtime exec failed\nmore")
+        );
+        assert_eq!(p.pid, None);
+        assert_eq!(p.feed(Bytes::from_static(b"x")), Bytes::from_static(b"x"));
+    }
+}

@@ -1,0 +1,242 @@
+//! [`DockerRuntimeFactory`]: validates `docker:` specs and spawns [`DockerRuntime`]s.
+
+use std::sync::{Arc, Mutex};
+
+use bollard::Docker;
+use subrun::{
+    Capabilities, EnvironmentSpec, ExecutionTracker, ResolvedAsset, RuntimeError, RuntimeFactory,
+    RuntimeKind, SpawnContext, SpecError, SubmissionRuntime, async_trait,
+};
+
+use crate::config::DockerConfig;
+use crate::container::{ContainerPlan, check_ports, create_body};
+use crate::error::{DockerError, is_not_found, is_unreachable};
+use crate::gc::{Leftover, LeftoverFilter};
+use crate::mounts::plan_mounts;
+use crate::ownership::container_user;
+use crate::runtime::DockerRuntime;
+use crate::shared::Shared;
+
+/// The name specs select this runtime with (`type: docker`).
+pub const KIND: &str = "docker";
+
+/// What `docker` runtimes can do: a POSIX shell, child processes, filesystem and network
+/// isolation; no fuel, no deterministic mode.
+pub fn capabilities() -> Capabilities {
+    let mut caps = Capabilities::none();
+    caps.shell = true;
+    caps.processes = true;
+    caps.filesystem_isolation = true;
+    caps.network_isolation = true;
+    caps
+}
+
+/// Spawns `docker` runtimes through one Docker Engine API client.
+///
+/// ```no_run
+/// # async fn demo() -> Result<(), subrun::RuntimeError> {
+/// use std::sync::Arc;
+/// let factory = subrun_docker::DockerRuntimeFactory::connect().await?;
+/// let mut registry = subrun::Registry::new();
+/// registry.register(Arc::new(factory)).expect("first registration");
+/// # Ok(()) }
+/// ```
+#[derive(Clone, Debug)]
+pub struct DockerRuntimeFactory {
+    docker: Docker,
+}
+
+impl DockerRuntimeFactory {
+    /// Connects to the engine named by `DOCKER_HOST` (default: the local socket
+    /// `/var/run/docker.sock`) and negotiates the API version with it.
+    ///
+    /// # Errors
+    /// [`RuntimeError::Backend`] with [`DockerError::EngineUnreachable`] when the engine does
+    /// not answer.
+    pub async fn connect() -> Result<Self, RuntimeError> {
+        let unreachable = |source| {
+            DockerError::EngineUnreachable { source }.during("connect to the Docker engine")
+        };
+        let docker = Docker::connect_with_defaults().map_err(unreachable)?;
+        let docker = docker.negotiate_version().await.map_err(unreachable)?;
+        Ok(Self { docker })
+    }
+
+    /// A factory over an existing client (its API version should already be negotiated).
+    pub fn new(docker: Docker) -> Self {
+        Self { docker }
+    }
+
+    /// The engine client.
+    pub fn docker(&self) -> &Docker {
+        &self.docker
+    }
+
+    /// True when `image` exists in the engine's local store.
+    ///
+    /// # Errors
+    /// The engine could not be asked.
+    pub async fn has_image(&self, image: &str) -> Result<bool, RuntimeError> {
+        match self.docker.inspect_image(image).await {
+            Ok(_) => Ok(true),
+            Err(e) if is_not_found(&e) => Ok(false),
+            Err(e) if is_unreachable(&e) => Err(DockerError::EngineUnreachable { source: e }
+                .during(format!("look up image `{image}`"))),
+            Err(source) => Err(DockerError::InspectImage {
+                image: image.to_string(),
+                source,
+            }
+            .during(format!("look up image `{image}`"))),
+        }
+    }
+
+    /// Containers subrun created (labelled `subrun.session`) that match `filter`.
+    ///
+    /// # Errors
+    /// The engine could not list containers.
+    pub async fn leftovers(&self, filter: &LeftoverFilter) -> Result<Vec<Leftover>, RuntimeError> {
+        crate::gc::list(&self.docker, filter).await
+    }
+
+    /// Removes every container subrun created (labelled `subrun.session`) that matches
+    /// `filter`, running or not, and returns what it removed (for `subrun gc`).
+    ///
+    /// # Errors
+    /// The engine could not list or remove a container; containers removed before the
+    /// failure stay removed.
+    pub async fn remove_leftovers(
+        &self,
+        filter: &LeftoverFilter,
+    ) -> Result<Vec<Leftover>, RuntimeError> {
+        crate::gc::remove(&self.docker, filter).await
+    }
+
+    async fn create_and_start(&self, ctx: &SpawnContext) -> Result<DockerRuntime, RuntimeError> {
+        let spec = &ctx.spec.spec;
+        let config = DockerConfig::from_spec(spec)?;
+        check_ports(&config, &ctx.ports)?;
+        let image = config.image.clone();
+        let operation = || format!("spawn a docker runtime from image `{image}`");
+        if !self.has_image(&image).await? {
+            return Err(DockerError::ImageMissing {
+                image: image.clone(),
+            }
+            .during(operation()));
+        }
+        let mounts = plan_mounts(
+            &config,
+            &ctx.workspace,
+            &ctx.spec.assets,
+            &ctx.mounts,
+            &spec.origin,
+        )?;
+        let user = container_user(&config, &ctx.workspace)?;
+        let body = create_body(&ContainerPlan {
+            config: &config,
+            limits: &spec.limits,
+            mounts: &mounts,
+            user,
+            ports: &ctx.ports,
+            session: &ctx.session_id,
+            runtime: &ctx.runtime_id,
+        });
+        let created = self
+            .docker
+            .create_container(None, body)
+            .await
+            .map_err(|source| {
+                if is_unreachable(&source) {
+                    DockerError::EngineUnreachable { source }
+                } else {
+                    DockerError::CreateContainer {
+                        image: image.clone(),
+                        source,
+                    }
+                }
+                .during(operation())
+            })?;
+        for w in created.warnings.iter().filter(|w| !w.is_empty()) {
+            tracing::warn!(container = %created.id, warning = %w, "engine warning at create");
+        }
+        let (live, _) = tokio::sync::watch::channel(0);
+        let shared = Arc::new(Shared {
+            docker: self.docker.clone(),
+            container: created.id.clone(),
+            runtime_id: ctx.runtime_id.clone(),
+            config,
+            user,
+            spec: ctx.spec.clone(),
+            base_env: ctx.env.clone(),
+            tracker: Arc::new(ExecutionTracker::new(ctx.runtime_id.clone())),
+            protected_sessions: Mutex::new(Vec::new()),
+            oom_kills: Mutex::new(0),
+            live,
+        });
+        // From here on the runtime owns the container: dropping it (an error below, or a
+        // cancelled spawn) removes the container.
+        let runtime = DockerRuntime::new(shared);
+        self.docker
+            .start_container(&created.id, None)
+            .await
+            .map_err(|source| {
+                DockerError::StartContainer {
+                    container: created.id.clone(),
+                    source,
+                }
+                .during(operation())
+            })?;
+        Ok(runtime)
+    }
+}
+
+#[async_trait]
+impl RuntimeFactory for DockerRuntimeFactory {
+    fn kind(&self) -> RuntimeKind {
+        RuntimeKind::new(KIND)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    fn validate(&self, spec: &EnvironmentSpec) -> Result<(), SpecError> {
+        DockerConfig::from_spec(spec).map(|_| ())
+    }
+
+    fn asset_path(&self, asset: &ResolvedAsset) -> String {
+        asset.static_path()
+    }
+
+    async fn spawn(&self, ctx: SpawnContext) -> Result<Arc<dyn SubmissionRuntime>, RuntimeError> {
+        let span = tracing::debug_span!("spawn", runtime = KIND, runtime_id = %ctx.runtime_id);
+        tracing::Instrument::instrument(self.spawn_inner(ctx), span).await
+    }
+}
+
+impl DockerRuntimeFactory {
+    async fn spawn_inner(
+        &self,
+        ctx: SpawnContext,
+    ) -> Result<Arc<dyn SubmissionRuntime>, RuntimeError> {
+        let runtime = self.create_and_start(&ctx).await?;
+        if !ctx.setup_commands.is_empty() {
+            let setup =
+                subrun::setup::run_setup(&ctx.setup_commands, |cmd| runtime.run_untracked(cmd))
+                    .await;
+            let protect = match &setup {
+                Ok(_) => runtime.shared().protect_current_sessions().await,
+                Err(_) => Ok(()),
+            };
+            match (setup, protect) {
+                (Ok((out, err)), Ok(())) => runtime.shared().tracker.set_setup_output(out, err),
+                (Err(e), _) | (Ok(_), Err(e)) => {
+                    if let Err(c) = runtime.cleanup().await {
+                        tracing::warn!(error = %c, "cannot remove the container after a failed setup");
+                    }
+                    return Err(e);
+                }
+            }
+        }
+        Ok(Arc::new(runtime))
+    }
+}

@@ -1,0 +1,350 @@
+//! [`DockerRuntime`]: one long-lived container, commands as execs in it.
+
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use bollard::Docker;
+use bollard::query_parameters::RemoveContainerOptionsBuilder;
+use subrun::{
+    Capabilities, ExecRequest, Execution, Outcome, RuntimeError, RuntimeId, RuntimeKind,
+    RuntimeResult, RuntimeState, SubmissionRuntime, async_trait,
+};
+use tokio::sync::oneshot;
+
+use crate::error::{DockerError, is_conflict, is_not_found};
+use crate::exec::{self, Plan};
+use crate::factory::{KIND, capabilities};
+use crate::shared::Shared;
+
+/// How long `kill` and `cleanup` wait for running commands to report before going on.
+const SETTLE: Duration = Duration::from_secs(15);
+/// How long a background removal (drop, `terminate`) may take.
+const REMOVE_LIMIT: Duration = Duration::from_secs(60);
+
+/// A spawned `docker` runtime: one container, created and started at spawn, removed by
+/// [`cleanup`](SubmissionRuntime::cleanup) or on drop.
+///
+/// ```text
+///  spawn: inspect image ─▶ create (labels, mounts, limits) ─▶ start ─▶ setup execs ─▶ Pending
+///  execute/stream: exec `sh -c` in the container ─▶ Running ─▶ Exited(outcome) | Killed
+///  cleanup | terminate | drop: kill executions ─▶ remove container (force) ─▶ CleanedUp
+/// ```
+pub struct DockerRuntime {
+    shared: Arc<Shared>,
+    removal: Mutex<Removal>,
+    cleanup_lock: tokio::sync::Mutex<()>,
+}
+
+/// Where the container's removal stands.
+enum Removal {
+    /// Not removed yet.
+    Pending,
+    /// Removal runs on a background thread (`terminate`); drop joins it.
+    Scheduled(std::thread::JoinHandle<()>),
+    /// Removed, or deliberately kept (`keep_container_after_clean`).
+    Done,
+}
+
+impl std::fmt::Debug for DockerRuntime {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DockerRuntime")
+            .field("id", &self.shared.runtime_id)
+            .field("container", &self.shared.container)
+            .field("image", &self.shared.config.image)
+            .finish_non_exhaustive()
+    }
+}
+
+impl DockerRuntime {
+    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+        Self {
+            shared,
+            removal: Mutex::new(Removal::Pending),
+            cleanup_lock: tokio::sync::Mutex::new(()),
+        }
+    }
+
+    /// The container's id (for debugging; the container is gone after cleanup).
+    pub fn container_id(&self) -> &str {
+        &self.shared.container
+    }
+
+    /// The image the container runs.
+    pub fn image(&self) -> &str {
+        &self.shared.config.image
+    }
+
+    pub(crate) fn shared(&self) -> &Arc<Shared> {
+        &self.shared
+    }
+
+    fn removal(&self) -> std::sync::MutexGuard<'_, Removal> {
+        self.removal
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs a command that is not tracked as an execution (setup): same exec path, no
+    /// state change, setup output not consumed.
+    pub(crate) async fn run_untracked(
+        &self,
+        command: String,
+    ) -> Result<RuntimeResult, RuntimeError> {
+        // Setup commands come rendered: the spec's through `ResolvedSpec`, an extra one by the
+        // session.
+        let plan = Plan {
+            command,
+            env: self.shared.base_env.clone(),
+            stdin: subrun::Stdin::Closed,
+            timeout: self.shared.limits().timeout,
+        };
+        let started = Instant::now();
+        let attached = exec::start(&self.shared, &plan).await?;
+        let _live = self.shared.live_guard();
+        exec::supervise(
+            self.shared.clone(),
+            subrun::ExecutionId::generate(),
+            subrun::ExecutionControl::new(),
+            attached,
+            plan.stdin,
+            plan.timeout,
+            None,
+            started,
+        )
+        .await
+    }
+
+    /// Starts a tracked execution; the receiver carries the error if its supervisor fails.
+    async fn start(
+        &self,
+        request: ExecRequest,
+    ) -> Result<(Execution, oneshot::Receiver<RuntimeError>), RuntimeError> {
+        let shared = &self.shared;
+        let active = shared.tracker.begin_owned()?;
+        let ExecRequest {
+            command,
+            env,
+            stdin,
+            timeout,
+        } = request;
+        // `{{static:NAME}}` in a request was rendered by the session's runtime handle.
+        let plan = Plan {
+            command,
+            env: subrun::env::with_call_env(&shared.base_env, &env),
+            stdin,
+            timeout: timeout.unwrap_or(shared.limits().timeout),
+        };
+        let started = Instant::now();
+        let attached = exec::start(shared, &plan).await?;
+        let (execution, tx) = Execution::channel(active.id().clone(), active.control().clone());
+        let (err_tx, err_rx) = oneshot::channel();
+        let live = shared.live_guard();
+        let shared = shared.clone();
+        let span = tracing::debug_span!("execute", runtime = KIND, execution_id = %active.id());
+        tokio::spawn(tracing::Instrument::instrument(
+            async move {
+                let _live = live;
+                let result = exec::supervise(
+                    shared.clone(),
+                    active.id().clone(),
+                    active.control().clone(),
+                    attached,
+                    plan.stdin,
+                    plan.timeout,
+                    Some(tx.clone()),
+                    started,
+                )
+                .await;
+                match result {
+                    Ok(mut r) => {
+                        let (out, err) = shared.tracker.take_setup_output();
+                        r.setup_stdout = out;
+                        r.setup_stderr = err;
+                        active.finish(&r.outcome);
+                        let _ = tx.send(subrun::RuntimeEvent::Finished(Box::new(r)));
+                    }
+                    Err(e) => {
+                        tracing::error!(error = %e, "execution failed in the engine");
+                        drop(active);
+                        let _ = err_tx.send(e);
+                    }
+                }
+            },
+            span,
+        ));
+        Ok((execution, err_rx))
+    }
+
+    /// Removes the container now (or keeps it when configured). Idempotent.
+    async fn remove_container(&self) -> Result<(), RuntimeError> {
+        let previous = std::mem::replace(&mut *self.removal(), Removal::Done);
+        match previous {
+            Removal::Done => return Ok(()),
+            Removal::Scheduled(handle) => {
+                let _ = tokio::task::spawn_blocking(move || handle.join()).await;
+                return Ok(());
+            }
+            Removal::Pending => {}
+        }
+        if self.shared.config.keep_container_after_clean {
+            tracing::info!(container = %self.shared.container, "keeping the container after cleanup (keep_container_after_clean)");
+            return Ok(());
+        }
+        remove_now(&self.shared.docker, &self.shared.container)
+            .await
+            .map_err(|e| e.during("clean up the docker runtime"))
+    }
+}
+
+/// Force-removes `container`; a container that is already gone (or being removed) is fine.
+pub(crate) async fn remove_now(docker: &Docker, container: &str) -> Result<(), DockerError> {
+    let options = RemoveContainerOptionsBuilder::new()
+        .force(true)
+        .v(true)
+        .build();
+    match docker.remove_container(container, Some(options)).await {
+        Ok(()) => Ok(()),
+        Err(e) if is_not_found(&e) => Ok(()),
+        Err(e) if is_conflict(&e) => {
+            // "removal already in progress": wait until it is gone.
+            for _ in 0..200 {
+                tokio::time::sleep(Duration::from_millis(50)).await;
+                if let Err(e) = docker.inspect_container(container, None).await
+                    && is_not_found(&e)
+                {
+                    return Ok(());
+                }
+            }
+            Err(DockerError::RemoveContainer {
+                container: container.to_string(),
+                source: e,
+            })
+        }
+        Err(source) => Err(DockerError::RemoveContainer {
+            container: container.to_string(),
+            source,
+        }),
+    }
+}
+
+/// Removes `container` on a thread of its own with its own small tokio runtime, so it works
+/// from `Drop` in any context (inside or outside a runtime, even a current-thread one).
+pub(crate) fn remove_on_thread(docker: Docker, container: String) -> std::thread::JoinHandle<()> {
+    std::thread::Builder::new()
+        .name("subrun-docker-remove".into())
+        .spawn(move || {
+            let rt = match tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+            {
+                Ok(rt) => rt,
+                Err(e) => {
+                    tracing::error!(error = %e, %container, "cannot start a runtime to remove the container");
+                    return;
+                }
+            };
+            rt.block_on(async {
+                match tokio::time::timeout(REMOVE_LIMIT, remove_now(&docker, &container)).await {
+                    Ok(Ok(())) => tracing::debug!(%container, "container removed"),
+                    Ok(Err(e)) => tracing::error!(error = %e, %container, "cannot remove the container; `subrun gc` removes leftovers"),
+                    Err(_) => tracing::error!(%container, "removing the container timed out; `subrun gc` removes leftovers"),
+                }
+            });
+        })
+        .unwrap_or_else(|e| {
+            tracing::error!(error = %e, "cannot start the removal thread");
+            std::thread::spawn(|| {})
+        })
+}
+
+#[async_trait]
+impl SubmissionRuntime for DockerRuntime {
+    fn id(&self) -> &RuntimeId {
+        &self.shared.runtime_id
+    }
+
+    fn kind(&self) -> RuntimeKind {
+        RuntimeKind::new(KIND)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        capabilities()
+    }
+
+    async fn stream(&self, request: ExecRequest) -> Result<Execution, RuntimeError> {
+        Ok(self.start(request).await?.0)
+    }
+
+    async fn execute(&self, request: ExecRequest) -> Result<RuntimeResult, RuntimeError> {
+        let (execution, err) = self.start(request).await?;
+        match execution.wait().await {
+            Err(lost @ RuntimeError::Lost { .. }) => Err(err.await.unwrap_or(lost)),
+            other => other,
+        }
+    }
+
+    fn poll(&self) -> Result<Option<Outcome>, RuntimeError> {
+        self.shared.tracker.poll()
+    }
+
+    fn state(&self) -> RuntimeState {
+        self.shared.tracker.state()
+    }
+
+    async fn kill(&self) -> Result<(), RuntimeError> {
+        if self.shared.tracker.kill_all() == 0 {
+            return Ok(());
+        }
+        let mut rx = self.shared.live.subscribe();
+        // Tracked executions end Killed once their sweep is done; wait for them.
+        let tracker = self.shared.tracker.clone();
+        let settled = tokio::time::timeout(SETTLE, async {
+            while tracker.state() == RuntimeState::Running {
+                if rx.changed().await.is_err() {
+                    break;
+                }
+            }
+        })
+        .await;
+        if settled.is_err() {
+            tracing::warn!(container = %self.shared.container, "executions still running after kill");
+        }
+        Ok(())
+    }
+
+    async fn cleanup(&self) -> Result<(), RuntimeError> {
+        let _serial = self.cleanup_lock.lock().await;
+        self.shared.tracker.mark_cleaned_up();
+        let pending = matches!(*self.removal(), Removal::Pending);
+        if pending && !self.shared.wait_idle(SETTLE).await {
+            tracing::warn!(container = %self.shared.container, "executions still running at cleanup; removing the container anyway");
+        }
+        self.remove_container().await
+    }
+
+    fn terminate(&self) {
+        self.shared.tracker.mark_cleaned_up();
+        let mut removal = self.removal();
+        if matches!(*removal, Removal::Pending) {
+            if self.shared.config.keep_container_after_clean {
+                *removal = Removal::Done;
+            } else {
+                *removal = Removal::Scheduled(remove_on_thread(
+                    self.shared.docker.clone(),
+                    self.shared.container.clone(),
+                ));
+            }
+        }
+    }
+}
+
+impl Drop for DockerRuntime {
+    fn drop(&mut self) {
+        self.terminate();
+        let removal = std::mem::replace(&mut *self.removal(), Removal::Done);
+        if let Removal::Scheduled(handle) = removal {
+            // Blocking here is deliberate: the container must be gone when the runtime is.
+            let _ = handle.join();
+        }
+    }
+}

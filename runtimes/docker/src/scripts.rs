@@ -1,0 +1,107 @@
+//! The small POSIX shell programs the runtime runs inside the container. They use only shell
+//! builtins plus `kill`, `sleep` and `cat`, so they work with busybox, dash or bash images.
+//!
+//! Every exec'd process is its own session leader (runc starts it with `setsid`), so a
+//! command's processes are found by their session id in `/proc/<pid>/stat` (field 6, and the
+//! process group, field 5).
+
+/// Keeps the container alive (PID 1 is the engine's init, which reaps orphans).
+pub(crate) const KEEPALIVE: &str = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
+
+/// Runs one command: prints its own pid (the session id of everything the command starts) as
+/// the first line of stdout, runs `$1` with `/bin/sh -c`, then kills whatever the command left
+/// running in its session and exits with the command's status. The wrapper's own stderr is
+/// /dev/null (a shell reports a child killed by a signal as `Terminated`; ash even does so
+/// while a redirection of the child is in place, hence the redirection inside the child).
+///
+/// Argument: `$1` = the command.
+pub(crate) const WRAPPER: &str = r#"printf '%s\n' "$$"
+exec 3>&2 2>/dev/null
+/bin/sh -c 'exec 2>&3 3>&-; exec /bin/sh -c "$1"' sh "$1"
+c=$?
+for d in /proc/[0-9]*; do
+  p=${d#/proc/}
+  [ "$p" = "$$" ] && continue
+  l=
+  { read -r l < "$d/stat"; } 2>/dev/null || continue
+  set -- ${l##*) }
+  [ "$4" = "$$" ] && kill -9 "$p" 2>/dev/null
+done
+exit $c
+"#;
+
+/// Ends a command: SIGTERM to every process of session (or group) `$1`, up to ~200 ms of
+/// grace, then SIGKILL, and waits until none is left (zombies aside).
+///
+/// Arguments: `$1` = the session id; then optionally `all` followed by session ids to spare:
+/// with `all`, every other process is ended too except sessions 1 (the keep-alive), the
+/// spared ones and the sweeper's own — this catches processes that left the command's session
+/// with `setsid`.
+pub(crate) const KILL: &str = r#"s=$1; shift
+all=
+if [ "$1" = all ]; then all=1; shift; fi
+keep=" 1 $* "
+me=$$
+sweep() {
+  hit=
+  for d in /proc/[0-9]*; do
+    p=${d#/proc/}
+    [ "$p" = "$me" ] && continue
+    l=
+    { read -r l < "$d/stat"; } 2>/dev/null || continue
+    set -- ${l##*) }
+    [ "$1" = Z ] && continue
+    if [ "$4" = "$s" ] || [ "$3" = "$s" ]; then
+      :
+    elif [ -n "$all" ] && [ "$4" != "$me" ]; then
+      case "$keep" in *" $4 "*) continue ;; esac
+    else
+      continue
+    fi
+    kill -"$sig" "$p" 2>/dev/null && hit=1
+  done
+  [ -n "$hit" ]
+}
+sig=TERM
+sweep || exit 0
+n=0
+while [ $n -lt 10 ]; do
+  sleep 0.02 2>/dev/null
+  sig=0
+  sweep || exit 0
+  n=$((n+1))
+done
+sig=KILL
+sweep || exit 0
+n=0
+while [ $n -lt 250 ]; do
+  sleep 0.02 2>/dev/null
+  sig=0
+  sweep || exit 0
+  n=$((n+1))
+done
+echo "processes of session $s survived SIGKILL" >&2
+exit 1
+"#;
+
+/// Prints the session id of every live process outside the caller's own session, one a line.
+pub(crate) const SESSIONS: &str = r#"me=$$
+for d in /proc/[0-9]*; do
+  l=
+  { read -r l < "$d/stat"; } 2>/dev/null || continue
+  set -- ${l##*) }
+  [ "$1" = Z ] && continue
+  [ "$4" = "$me" ] || printf '%s\n' "$4"
+done
+"#;
+
+/// Prints the container's OOM-kill count (cgroup v2 `memory.events` or v1
+/// `memory.oom_control`); exits 1 when neither is readable.
+pub(crate) const OOM_KILLS: &str = r#"for f in /sys/fs/cgroup/memory.events /sys/fs/cgroup/memory/memory.oom_control; do
+  [ -r "$f" ] || continue
+  while read -r k v; do
+    if [ "$k" = oom_kill ]; then echo "$v"; exit 0; fi
+  done < "$f"
+done
+exit 1
+"#;

@@ -1,0 +1,265 @@
+//! State shared by a runtime and its running executions, and the engine calls they share:
+//! starting an exec, running a helper script, inspecting an exit code, ending a session.
+
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use bollard::Docker;
+use bollard::container::LogOutput;
+use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use subrun::{ExecutionTracker, Limits, ResolvedSpec, RuntimeError, RuntimeId};
+use tokio::sync::watch;
+
+use crate::config::{DockerConfig, UserId};
+use crate::error::DockerError;
+use crate::scripts;
+
+/// An attached exec: its id, output frames and stdin.
+pub(crate) struct Attached {
+    pub(crate) exec: String,
+    pub(crate) output: std::pin::Pin<
+        Box<dyn futures::Stream<Item = Result<LogOutput, bollard::errors::Error>> + Send>,
+    >,
+    pub(crate) input: std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+}
+
+/// What a runtime's executions share.
+pub(crate) struct Shared {
+    pub(crate) docker: Docker,
+    pub(crate) container: String,
+    pub(crate) runtime_id: RuntimeId,
+    pub(crate) config: DockerConfig,
+    pub(crate) user: Option<UserId>,
+    pub(crate) spec: Arc<ResolvedSpec>,
+    pub(crate) base_env: BTreeMap<String, String>,
+    pub(crate) tracker: Arc<ExecutionTracker>,
+    /// Sessions started by setup commands that a sweep spares (services meant to outlive a
+    /// command).
+    pub(crate) protected_sessions: Mutex<Vec<String>>,
+    /// The container's OOM-kill count when last read.
+    pub(crate) oom_kills: Mutex<u64>,
+    /// How many supervisors (executions, tracked or setup) are running.
+    pub(crate) live: watch::Sender<usize>,
+}
+
+/// Decrements the live-supervisor count when dropped.
+pub(crate) struct LiveGuard(Arc<Shared>);
+
+impl Drop for LiveGuard {
+    fn drop(&mut self) {
+        self.0.live.send_modify(|n| *n = n.saturating_sub(1));
+    }
+}
+
+impl Shared {
+    /// The spec's limits.
+    pub(crate) fn limits(&self) -> &Limits {
+        &self.spec.spec.limits
+    }
+
+    /// Counts a supervisor as running until the guard drops.
+    pub(crate) fn live_guard(self: &Arc<Self>) -> LiveGuard {
+        self.live.send_modify(|n| *n += 1);
+        LiveGuard(self.clone())
+    }
+
+    /// Waits (at most `limit`) until no supervisor runs. Returns false on timeout.
+    pub(crate) async fn wait_idle(&self, limit: Duration) -> bool {
+        let mut rx = self.live.subscribe();
+        tokio::time::timeout(limit, rx.wait_for(|n| *n == 0))
+            .await
+            .is_ok_and(|r| r.is_ok())
+    }
+
+    fn user_spec(&self) -> Option<String> {
+        self.user.map(UserId::spec)
+    }
+
+    /// Creates and starts an attached exec of `cmd`.
+    pub(crate) async fn start_exec(
+        &self,
+        cmd: Vec<String>,
+        env: Vec<String>,
+        stdin: bool,
+    ) -> Result<Attached, RuntimeError> {
+        let options = CreateExecOptions {
+            attach_stdin: Some(stdin),
+            attach_stdout: Some(true),
+            attach_stderr: Some(true),
+            tty: Some(false),
+            env: Some(env),
+            cmd: Some(cmd),
+            user: self.user_spec(),
+            working_dir: Some(self.config.workdir.clone()),
+            ..Default::default()
+        };
+        let created = self
+            .docker
+            .create_exec(&self.container, options)
+            .await
+            .map_err(|source| {
+                DockerError::CreateExec {
+                    container: self.container.clone(),
+                    source,
+                }
+                .during("start a command in the container")
+            })?;
+        let start = StartExecOptions {
+            detach: false,
+            tty: false,
+            output_capacity: Some(64 * 1024),
+        };
+        match self.docker.start_exec(&created.id, Some(start)).await {
+            Ok(StartExecResults::Attached { output, input }) => Ok(Attached {
+                exec: created.id,
+                output,
+                input,
+            }),
+            Ok(StartExecResults::Detached) => Err(DockerError::Detached { exec: created.id }
+                .during("start a command in the container")),
+            Err(source) => Err(DockerError::Attach {
+                container: self.container.clone(),
+                exec: created.id,
+                source,
+            }
+            .during("start a command in the container")),
+        }
+    }
+
+    /// The exit code of a finished exec. The output stream can end a moment before the engine
+    /// records the exit, so this polls briefly.
+    pub(crate) async fn exit_code(&self, exec: &str) -> Result<i64, RuntimeError> {
+        let mut pause = Duration::from_millis(1);
+        let give_up = tokio::time::Instant::now() + Duration::from_secs(10);
+        loop {
+            let info = self.docker.inspect_exec(exec).await.map_err(|source| {
+                DockerError::InspectExec {
+                    exec: exec.to_string(),
+                    source,
+                }
+                .during("read a command's exit code")
+            })?;
+            if info.running != Some(true)
+                && let Some(code) = info.exit_code
+            {
+                return Ok(code);
+            }
+            if tokio::time::Instant::now() >= give_up {
+                return Err(DockerError::NoExitCode {
+                    exec: exec.to_string(),
+                }
+                .during("read a command's exit code"));
+            }
+            tokio::time::sleep(pause).await;
+            pause = (pause * 2).min(Duration::from_millis(20));
+        }
+    }
+
+    /// Runs one of the runtime's own scripts to completion: `(exit code, stdout, stderr)`.
+    pub(crate) async fn run_script(
+        &self,
+        script: &str,
+        args: &[String],
+    ) -> Result<(i64, Bytes, Bytes), RuntimeError> {
+        let mut cmd = vec![
+            "/bin/sh".to_string(),
+            "-c".into(),
+            script.into(),
+            "subrun".into(),
+        ];
+        cmd.extend(args.iter().cloned());
+        let attached = self.start_exec(cmd, Vec::new(), false).await?;
+        let mut out = BytesMut::new();
+        let mut err = BytesMut::new();
+        let mut output = attached.output;
+        while let Some(frame) = output.next().await {
+            match frame {
+                Ok(LogOutput::StdOut { message } | LogOutput::Console { message }) => {
+                    out.extend_from_slice(&message);
+                }
+                Ok(LogOutput::StdErr { message }) => err.extend_from_slice(&message),
+                Ok(LogOutput::StdIn { .. }) => {}
+                Err(source) => {
+                    return Err(DockerError::Stream {
+                        exec: attached.exec,
+                        source,
+                    }
+                    .during("run a helper script in the container"));
+                }
+            }
+        }
+        let code = self.exit_code(&attached.exec).await?;
+        Ok((code, out.freeze(), err.freeze()))
+    }
+
+    /// Ends every process of session `sid` (and, when no other execution runs, every process
+    /// that left it), waiting until they are gone.
+    pub(crate) async fn end_session(&self, sid: u32, sweep_all: bool) -> Result<(), RuntimeError> {
+        let mut args = vec![sid.to_string()];
+        if sweep_all {
+            args.push("all".into());
+            args.extend(
+                self.protected_sessions
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner)
+                    .iter()
+                    .cloned(),
+            );
+        }
+        let (code, _, stderr) = self.run_script(scripts::KILL, &args).await?;
+        if code != 0 {
+            tracing::warn!(
+                container = %self.container,
+                sid,
+                code,
+                stderr = %String::from_utf8_lossy(&stderr),
+                "kill sweep did not confirm that every process ended"
+            );
+        }
+        Ok(())
+    }
+
+    /// True when the container's OOM-kill count grew since the last call.
+    pub(crate) async fn oom_killed_since_last_check(&self) -> bool {
+        match self.run_script(scripts::OOM_KILLS, &[]).await {
+            Ok((0, out, _)) => {
+                let Some(now) = String::from_utf8_lossy(&out).trim().parse::<u64>().ok() else {
+                    return false;
+                };
+                let mut seen = self
+                    .oom_kills
+                    .lock()
+                    .unwrap_or_else(std::sync::PoisonError::into_inner);
+                let grew = now > *seen;
+                *seen = now;
+                grew
+            }
+            Ok(_) => false,
+            Err(e) => {
+                tracing::debug!(error = %e, "cannot read the container's OOM-kill count");
+                false
+            }
+        }
+    }
+
+    /// Records the sessions alive now (after setup) as spared by sweeps.
+    pub(crate) async fn protect_current_sessions(&self) -> Result<(), RuntimeError> {
+        let (_, out, _) = self.run_script(scripts::SESSIONS, &[]).await?;
+        let mut sessions: Vec<String> = String::from_utf8_lossy(&out)
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty() && *l != "1")
+            .map(str::to_string)
+            .collect();
+        sessions.sort();
+        sessions.dedup();
+        *self
+            .protected_sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = sessions;
+        Ok(())
+    }
+}
