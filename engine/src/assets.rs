@@ -309,7 +309,6 @@ pub fn resolve_groups_with_bases(
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 mod tests {
     use super::*;
 

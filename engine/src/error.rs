@@ -152,6 +152,9 @@ pub enum Error {
     /// A runtime problem.
     #[error(transparent)]
     Runtime(#[from] RuntimeError),
+    /// A `{{static:NAME}}` placeholder in case data could not be rendered.
+    #[error(transparent)]
+    Placeholder(#[from] PlaceholderError),
     /// An asset problem.
     #[error("static assets: {}", .0.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "))]
     Assets(Vec<AssetError>),

@@ -35,7 +35,7 @@ pub use files::Checkpoint;
 pub use spawn::SpawnOptions;
 
 use crate::assets::ResolvedAsset;
-use crate::error::{Error, RuntimeError};
+use crate::error::Error;
 use crate::ids::SessionId;
 use crate::placeholder;
 use crate::registry::Registry;
@@ -131,12 +131,10 @@ impl Session {
     /// asset at (every runtime of a session is of the spec's kind).
     ///
     /// # Errors
-    /// [`Error::Runtime`] with [`RuntimeError::Placeholder`] for an unknown or malformed
+    /// [`Error::Placeholder`] for an unknown or malformed
     /// placeholder, naming it.
     pub fn render(&self, text: &str) -> Result<String, Error> {
-        self.resolved
-            .render(text)
-            .map_err(|e| Error::Runtime(RuntimeError::Placeholder(e)))
+        self.resolved.render(text).map_err(Error::Placeholder)
     }
 
     /// Renders placeholders in every string of `value` (case data: arguments, maps, lists at
@@ -148,6 +146,6 @@ impl Session {
         let paths = &self.resolved.asset_paths;
         let known: Vec<&str> = paths.keys().map(String::as_str).collect();
         placeholder::render_value(value, &|n: &str| paths.get(n).cloned(), &known)
-            .map_err(|e| Error::Runtime(RuntimeError::Placeholder(e)))
+            .map_err(Error::Placeholder)
     }
 }

@@ -77,7 +77,6 @@ pub(crate) mod base64_bytes {
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 mod tests {
     use super::*;
 

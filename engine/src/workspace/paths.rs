@@ -124,7 +124,6 @@ pub(crate) fn resolve_confined(dir: &Dir, rel: &str, follow_last: bool) -> WsRes
 }
 
 #[cfg(test)]
-#[expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 mod tests {
     use super::*;
 

@@ -320,7 +320,11 @@ async fn env_layers_and_placeholders_reach_the_runtime_rendered() {
         json!({"args": ["/static/inputs/data.txt", 1], "env": {"P": "/static/inputs/data.txt"}})
     );
     let err = session.render("{{static:missing}}").unwrap_err();
-    assert!(err.to_string().contains("placeholders"), "{err}");
+    assert!(matches!(err, subrun::Error::Placeholder(_)), "{err:?}");
+    assert!(
+        err.to_string().contains("unknown static asset `missing`"),
+        "{err}"
+    );
     session.close().await.unwrap();
 }
 
