@@ -227,10 +227,11 @@ impl ModuleCache {
         let cached =
             disk_dir.map(|d| d.join(format!("{}-{}.cwasm", hex::encode(hash), ev.fingerprint)));
         if let Some(path) = &cached
-            && let Some(m) = load_trusted_artifact(&ev.engine, path) {
-                self.disk_loads.fetch_add(1, Ordering::Relaxed);
-                return Ok(m);
-            }
+            && let Some(m) = load_trusted_artifact(&ev.engine, path)
+        {
+            self.disk_loads.fetch_add(1, Ordering::Relaxed);
+            return Ok(m);
+        }
         if Engine::detect_precompiled(&bytes).is_some() {
             return Err(LoadError::Compile {
                 path: display.to_string(),
@@ -256,9 +257,10 @@ impl ModuleCache {
         })?;
         self.compiles.fetch_add(1, Ordering::Relaxed);
         if let (Some(path), Some(dir)) = (&cached, disk_dir)
-            && let Err(e) = store_artifact(dir, path, &module) {
-                tracing::warn!(path = %path.display(), error = %e, "cannot write the compiled-module cache");
-            }
+            && let Err(e) = store_artifact(dir, path, &module)
+        {
+            tracing::warn!(path = %path.display(), error = %e, "cannot write the compiled-module cache");
+        }
         Ok(module)
     }
 }

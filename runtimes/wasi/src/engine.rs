@@ -296,9 +296,10 @@ impl Ticker {
 
     fn enter(&self) {
         if self.active.fetch_add(1, Ordering::AcqRel) == 0
-            && let Some(t) = &self.thread {
-                t.thread().unpark();
-            }
+            && let Some(t) = &self.thread
+        {
+            t.thread().unpark();
+        }
     }
 
     fn leave(&self) {

@@ -83,12 +83,13 @@ impl WasiRuntimeFactory {
                 );
             }
             if let Some(f) = p.deadline_factor
-                && !(f.is_finite() && f > 0.0) {
-                    issue(
-                        &format!("{key}.deadline_factor"),
-                        format!("must be a positive number, found {f}"),
-                    );
-                }
+                && !(f.is_finite() && f > 0.0)
+            {
+                issue(
+                    &format!("{key}.deadline_factor"),
+                    format!("must be a positive number, found {f}"),
+                );
+            }
             for guest in p.mounts.keys() {
                 check_target(guest, &config.workdir)
                     .unwrap_or_else(|m| issue(&format!("{key}.mounts.{guest}"), m));
@@ -109,19 +110,21 @@ impl WasiRuntimeFactory {
             );
         }
         if let Some(m) = limits.memory
-            && m.bytes() > 1 << 32 {
-                issue(
-                    "limits.memory",
-                    format!("{m} exceeds 4GiB, the most a wasm32 guest can address"),
-                );
-            }
+            && m.bytes() > 1 << 32
+        {
+            issue(
+                "limits.memory",
+                format!("{m} exceeds 4GiB, the most a wasm32 guest can address"),
+            );
+        }
         if let Some(c) = limits.cpus
-            && c < 1.0 {
-                issue(
-                    "limits.cpus",
-                    format!("the wasi runtime cannot throttle a guest below one CPU (found {c})"),
-                );
-            }
+            && c < 1.0
+        {
+            issue(
+                "limits.cpus",
+                format!("the wasi runtime cannot throttle a guest below one CPU (found {c})"),
+            );
+        }
         if limits.disk.is_some() {
             issue(
                 "limits.disk",

@@ -188,9 +188,10 @@ impl GuestView {
             .chain(extra);
         for p in candidates {
             if let Some(rest) = strip(&path, &p.guest)
-                && best.is_none_or(|(b, _)| p.guest.len() > b.guest.len()) {
-                    best = Some((p, rest));
-                }
+                && best.is_none_or(|(b, _)| p.guest.len() > b.guest.len())
+            {
+                best = Some((p, rest));
+            }
         }
         match best {
             Some((p, rest)) => Ok(Some(self.confined(p, rest, guest))),
