@@ -304,7 +304,6 @@ fn limit_issues(limits: &Limits) -> Vec<SpecIssue> {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
 
     use super::*;
 

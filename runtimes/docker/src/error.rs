@@ -103,6 +103,15 @@ pub enum DockerError {
         /// The exec id.
         exec: String,
     },
+    /// Restarting the container (the last resort to end a command) failed.
+    #[error("cannot restart container {container}")]
+    RestartContainer {
+        /// The container id.
+        container: String,
+        /// The engine's error.
+        #[source]
+        source: BollardError,
+    },
     /// Removing the container failed.
     #[error("cannot remove container {container}")]
     RemoveContainer {

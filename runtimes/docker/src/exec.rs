@@ -39,6 +39,8 @@ pub(crate) struct Plan {
     pub(crate) env: BTreeMap<String, String>,
     pub(crate) stdin: Stdin,
     pub(crate) timeout: Duration,
+    /// Leave processes the command leaves behind running (setup commands start services).
+    pub(crate) keep_leftovers: bool,
 }
 
 /// Starts `plan`'s command (the wrapper around `sh -c`) and returns the attached exec.
@@ -49,6 +51,7 @@ pub(crate) async fn start(shared: &Shared, plan: &Plan) -> Result<Attached, Runt
         scripts::WRAPPER.into(),
         "subrun".into(),
         plan.command.clone(),
+        if plan.keep_leftovers { "keep" } else { "end" }.into(),
     ];
     let env = plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let stdin = !matches!(plan.stdin, Stdin::Closed);

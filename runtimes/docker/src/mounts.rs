@@ -127,7 +127,6 @@ pub(crate) fn engine_mounts(plan: &[PlannedMount]) -> Vec<EngineMount> {
 
 #[cfg(test)]
 mod tests {
-    #![expect(clippy::unwrap_used, reason = "tests")]
 
     use super::*;
     use subrun::Mount;

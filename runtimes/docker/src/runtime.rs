@@ -97,6 +97,7 @@ impl DockerRuntime {
             env: self.shared.base_env.clone(),
             stdin: subrun::Stdin::Closed,
             timeout: self.shared.limits().timeout,
+            keep_leftovers: true,
         };
         let started = Instant::now();
         let attached = exec::start(&self.shared, &plan).await?;
@@ -133,6 +134,7 @@ impl DockerRuntime {
             env: subrun::env::with_call_env(&shared.base_env, &env),
             stdin,
             timeout: timeout.unwrap_or(shared.limits().timeout),
+            keep_leftovers: false,
         };
         let started = Instant::now();
         let attached = exec::start(shared, &plan).await?;

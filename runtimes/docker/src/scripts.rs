@@ -1,5 +1,6 @@
 //! The small POSIX shell programs the runtime runs inside the container. They use only shell
-//! builtins plus `kill`, `sleep` and `cat`, so they work with busybox, dash or bash images.
+//! builtins (`kill` included) and `/proc`, so they work with busybox, dash or bash images and
+//! never need to fork (the keep-alive aside).
 //!
 //! Every exec'd process is its own session leader (runc starts it with `setsid`), so a
 //! command's processes are found by their session id in `/proc/<pid>/stat` (field 6, and the
@@ -14,11 +15,13 @@ pub(crate) const KEEPALIVE: &str = "trap 'exit 0' TERM INT; while :; do sleep 36
 /// /dev/null (a shell reports a child killed by a signal as `Terminated`; ash even does so
 /// while a redirection of the child is in place, hence the redirection inside the child).
 ///
-/// Argument: `$1` = the command.
+/// Arguments: `$1` = the command; `$2` = `keep` to leave its leftovers running (setup
+/// commands: a service a setup command starts is meant to outlive it).
 pub(crate) const WRAPPER: &str = r#"printf '%s\n' "$$"
 exec 3>&2 2>/dev/null
 /bin/sh -c 'exec 2>&3 3>&-; exec /bin/sh -c "$1"' sh "$1"
 c=$?
+[ "$2" = keep ] && exit $c
 for d in /proc/[0-9]*; do
   p=${d#/proc/}
   [ "$p" = "$$" ] && continue
@@ -30,14 +33,17 @@ done
 exit $c
 "#;
 
-/// Ends a command: SIGTERM to every process of session (or group) `$1`, up to ~200 ms of
-/// grace, then SIGKILL, and waits until none is left (zombies aside).
+/// Ends a command: every process of session (or process group) `$2`.
 ///
-/// Arguments: `$1` = the session id; then optionally `all` followed by session ids to spare:
-/// with `all`, every other process is ended too except sessions 1 (the keep-alive), the
-/// spared ones and the sweeper's own — this catches processes that left the command's session
-/// with `setsid`.
-pub(crate) const KILL: &str = r#"s=$1; shift
+/// Phase `$1`: `term` sends SIGTERM and gives up to 200 ms of grace, then goes on as `kill`;
+/// `kill` sends SIGKILL and checks until none is left, zombies aside. Nothing is forked (the
+/// grace period spins on `/proc/uptime`), so the sweep works at the pids limit. Prints `gone`
+/// when none is left, `left` when some survived, nothing when it never ran.
+///
+/// Then optionally `all` followed by session ids to spare: with `all`, every other process is
+/// ended too except sessions 1 (the keep-alive), the spared ones and the sweeper's own — this
+/// catches processes that left the command's session with `setsid`.
+pub(crate) const KILL: &str = r#"phase=$1; s=$2; shift 2
 all=
 if [ "$1" = all ]; then all=1; shift; fi
 keep=" 1 $* "
@@ -62,25 +68,27 @@ sweep() {
   done
   [ -n "$hit" ]
 }
-sig=TERM
-sweep || exit 0
-n=0
-while [ $n -lt 10 ]; do
-  sleep 0.02 2>/dev/null
-  sig=0
-  sweep || exit 0
-  n=$((n+1))
-done
+if [ "$phase" = term ]; then
+  sig=TERM
+  sweep || { echo gone; exit 0; }
+  read -r up _ < /proc/uptime
+  end=$(( ${up%.*}${up#*.} + 20 ))
+  while :; do
+    sig=0
+    sweep || { echo gone; exit 0; }
+    read -r up _ < /proc/uptime
+    [ $(( ${up%.*}${up#*.} )) -ge $end ] && break
+  done
+fi
 sig=KILL
-sweep || exit 0
+sweep || { echo gone; exit 0; }
 n=0
-while [ $n -lt 250 ]; do
-  sleep 0.02 2>/dev/null
+while [ $n -lt 5000 ]; do
   sig=0
-  sweep || exit 0
+  sweep || { echo gone; exit 0; }
   n=$((n+1))
 done
-echo "processes of session $s survived SIGKILL" >&2
+echo left
 exit 1
 "#;
 

@@ -8,6 +8,7 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
+use bollard::query_parameters::RestartContainerOptionsBuilder;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use subrun::{ExecutionTracker, Limits, ResolvedSpec, RuntimeError, RuntimeId};
@@ -197,6 +198,11 @@ impl Shared {
 
     /// Ends every process of session `sid` (and, when no other execution runs, every process
     /// that left it), waiting until they are gone.
+    ///
+    /// When the sweep cannot even start (a fork storm holds the whole pids limit, so the
+    /// engine cannot add a process to the container), the container is restarted instead:
+    /// that ends every process in it (setup services and other commands included) and keeps
+    /// its filesystem and mounts.
     pub(crate) async fn end_session(&self, sid: u32, sweep_all: bool) -> Result<(), RuntimeError> {
         let mut args = vec![sid.to_string()];
         if sweep_all {
@@ -209,16 +215,52 @@ impl Shared {
                     .cloned(),
             );
         }
-        let (code, _, stderr) = self.run_script(scripts::KILL, &args).await?;
-        if code != 0 {
-            tracing::warn!(
-                container = %self.container,
-                sid,
-                code,
-                stderr = %String::from_utf8_lossy(&stderr),
-                "kill sweep did not confirm that every process ended"
-            );
+        let mut failure = String::new();
+        for (attempt, phase) in ["term", "kill", "kill"].into_iter().enumerate() {
+            if attempt == 2 {
+                tokio::time::sleep(Duration::from_millis(200)).await;
+            }
+            let mut phase_args = vec![phase.to_string()];
+            phase_args.extend(args.iter().cloned());
+            match self.run_script(scripts::KILL, &phase_args).await {
+                Ok((_, out, _)) if out.starts_with(b"gone") => return Ok(()),
+                Ok((_, out, _)) if out.starts_with(b"left") => {
+                    tracing::warn!(container = %self.container, sid, "processes survived SIGKILL (uninterruptible?)");
+                    return Ok(());
+                }
+                // The sweep died before it could report (it could not fork) or never ran
+                // (the engine could not add a process to the container).
+                Ok((code, out, err)) => {
+                    failure = format!(
+                        "the {phase} sweep exited {code} without a report: {}{}",
+                        String::from_utf8_lossy(&out).trim(),
+                        String::from_utf8_lossy(&err).trim()
+                    );
+                }
+                Err(e) => failure = format!("the {phase} sweep could not start: {e}"),
+            }
+            tracing::debug!(%failure, "kill sweep incomplete");
         }
+        tracing::warn!(
+            container = %self.container,
+            %failure,
+            "cannot start the kill sweep; restarting the container to end every process in it"
+        );
+        let options = RestartContainerOptionsBuilder::new().t(0).build();
+        self.docker
+            .restart_container(&self.container, Some(options))
+            .await
+            .map_err(|source| {
+                DockerError::RestartContainer {
+                    container: self.container.clone(),
+                    source,
+                }
+                .during("end a command that could not be swept")
+            })?;
+        self.protected_sessions
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .clear();
         Ok(())
     }
 

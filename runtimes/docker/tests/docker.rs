@@ -497,8 +497,24 @@ async fn no_network_by_default_and_bridge_when_asked() {
     assert!(r.stderr_text().contains("unreachable"), "{r:?}");
     rt.cleanup().await.unwrap();
 
-    // The control: with `network: bridge` the same check sees an interface.
-    let rt = f.spawn(", network: bridge", "").await;
+    // Ports need a network to be published on.
+    let mut ctx = f.ctx(f.spec("", ""));
+    ctx.ports.push(subrun::PortBinding {
+        container: 8080,
+        host: None,
+    });
+    let err = f.factory.spawn(ctx).await.err().unwrap();
+    assert!(matches!(err, RuntimeError::Unsupported { .. }), "{err}");
+    assert!(err.to_string().contains("network: bridge"), "{err}");
+
+    // The control: with `network: bridge` the same check sees an interface (and a port can
+    // be published).
+    let mut ctx = f.ctx(f.spec(", network: bridge", ""));
+    ctx.ports.push(subrun::PortBinding {
+        container: 8080,
+        host: None,
+    });
+    let rt = f.factory.spawn(ctx).await.unwrap();
     let r = run(&rt, "ls /sys/class/net").await;
     assert!(r.stdout_text().contains("eth0"), "{r:?}");
     rt.cleanup().await.unwrap();
@@ -913,4 +929,63 @@ async fn through_a_session_placeholders_render_and_close_or_drop_removes_the_con
         leftovers(&id).await.is_empty(),
         "drop removes the container"
     );
+}
+
+#[tokio::test]
+async fn background_jobs_end_with_their_command_but_setup_services_survive() {
+    let f = Fixture::new().await;
+    let mut ctx = f.ctx(f.spec("", ""));
+    ctx.setup_commands = vec![
+        "sleep 301 >/dev/null 2>&1 &".into(),
+        "setsid sleep 302 >/dev/null 2>&1 &".into(),
+    ];
+    let rt = f.factory.spawn(ctx).await.unwrap();
+    let r = run(&rt, "sleep 33 & echo done").await;
+    assert_eq!(r.stdout_text(), "done\n");
+    let ps = processes(&rt).await;
+    assert!(
+        !ps.contains("sleep 33"),
+        "a background job outlived its command:\n{ps}"
+    );
+    assert!(
+        ps.contains("sleep 301") && ps.contains("sleep 302"),
+        "a setup service is gone:\n{ps}"
+    );
+    // A timeout sweeps escaped processes, but spares what setup started.
+    let r = rt
+        .execute(ExecRequest::new("setsid sleep 34 & sleep 34").timeout(Duration::from_millis(500)))
+        .await
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::TimedOut);
+    let ps = processes(&rt).await;
+    assert!(!ps.contains("sleep 34"), "{ps}");
+    assert!(
+        ps.contains("sleep 301") && ps.contains("sleep 302"),
+        "a setup service is gone:\n{ps}"
+    );
+    rt.cleanup().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_fork_storm_at_the_pids_limit_is_ended_and_the_runtime_recovers() {
+    let f = Fixture::new().await;
+    let rt = f.spawn("", "limits: { processes: 24 }\n").await;
+    std::fs::write(f.ws().join("kept.txt"), "kept\n").unwrap();
+    let r = rt
+        .execute(
+            // Ignore SIGTERM, count the container's processes without forking, fill the pids
+            // limit exactly and spin: the sweep's grace period cannot fork its `sleep`, so
+            // the runtime must go on to SIGKILL without forking.
+            ExecRequest::new(
+                "trap '' TERM; set -- /proc/[0-9]*; i=$#; while [ $i -lt 24 ]; do sleep 200 & i=$((i+1)); done; while :; do :; done",
+            )
+                .timeout(Duration::from_secs(1)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::TimedOut);
+    let ps = processes(&rt).await;
+    assert!(!ps.contains("sleep 200"), "{ps}");
+    assert_eq!(run(&rt, "cat kept.txt").await.stdout_text(), "kept\n");
+    rt.cleanup().await.unwrap();
 }
