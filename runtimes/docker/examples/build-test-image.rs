@@ -97,6 +97,13 @@ async fn run(args: &Args) -> Result<ExitCode, BoxError> {
         .as_deref()
         .ok_or("--busybox PATH is required to build the image")?;
     let rootfs = rootfs_tar(busybox)?;
+    if exists {
+        // --force: drop the old image first so it does not linger untagged.
+        let options = bollard::query_parameters::RemoveImageOptionsBuilder::new()
+            .force(true)
+            .build();
+        docker.remove_image(TEST_IMAGE, Some(options), None).await?;
+    }
     let size = rootfs.len();
     let (repo, tag) = TEST_IMAGE.rsplit_once(':').ok_or("TEST_IMAGE has no tag")?;
     let options = CreateImageOptionsBuilder::new()

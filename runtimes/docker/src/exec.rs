@@ -22,6 +22,7 @@ use subrun::{
     EventSender, ExecutionControl, ExecutionId, Outcome, RuntimeError, RuntimeResult, Stdin, Usage,
 };
 use tokio::io::AsyncWriteExt;
+use tokio::sync::OwnedRwLockReadGuard;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::DockerError;
@@ -29,9 +30,12 @@ use crate::outcome::{EndReason, from_exit_code};
 use crate::scripts;
 use crate::shared::{Attached, Shared};
 
-/// How long the output may keep flowing after the command's processes were swept before the
-/// supervisor stops reading (something outside the sweep still holds the pipe).
+/// How long the output may stay open once the command is being ended before the supervisor
+/// stops reading (a sweep that cannot start, a process stuck in the kernel).
 const DRAIN_AFTER_KILL: Duration = Duration::from_secs(5);
+/// How long the output may stay open after the sweep reported the command's processes gone
+/// (a process that left the session, spared because another command runs, holds the pipe).
+const DRAIN_AFTER_SWEEP: Duration = Duration::from_millis(500);
 
 /// A command ready to start.
 pub(crate) struct Plan {
@@ -43,8 +47,17 @@ pub(crate) struct Plan {
     pub(crate) keep_leftovers: bool,
 }
 
-/// Starts `plan`'s command (the wrapper around `sh -c`) and returns the attached exec.
-pub(crate) async fn start(shared: &Shared, plan: &Plan) -> Result<Attached, RuntimeError> {
+/// A started command: the attached exec and its hold on the start gate (released once its
+/// session id is known).
+pub(crate) struct Started {
+    pub(crate) attached: Attached,
+    pub(crate) gate: OwnedRwLockReadGuard<()>,
+}
+
+/// Starts `plan`'s command (the wrapper around `sh -c`) and returns the attached exec. The
+/// caller counts itself live (`Shared::live_guard`) first.
+pub(crate) async fn start(shared: &Shared, plan: &Plan) -> Result<Started, RuntimeError> {
+    let gate = shared.gate.clone().read_owned().await;
     let cmd = vec![
         "/bin/sh".to_string(),
         "-c".into(),
@@ -55,7 +68,8 @@ pub(crate) async fn start(shared: &Shared, plan: &Plan) -> Result<Attached, Runt
     ];
     let env = plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
     let stdin = !matches!(plan.stdin, Stdin::Closed);
-    shared.start_exec(cmd, env, stdin).await
+    let attached = shared.start_exec(cmd, env, stdin).await?;
+    Ok(Started { attached, gate })
 }
 
 /// Feeds stdin in its own task (the command may not read it all).
@@ -142,17 +156,21 @@ pub(crate) async fn supervise(
     shared: Arc<Shared>,
     execution_id: ExecutionId,
     control: ExecutionControl,
-    attached: Attached,
+    started: Started,
     stdin: Stdin,
     timeout: Duration,
     sink: Option<EventSender>,
-    started: Instant,
+    t0: Instant,
 ) -> Result<RuntimeResult, RuntimeError> {
-    let Attached {
-        exec,
-        mut output,
-        input,
-    } = attached;
+    let Started {
+        attached: Attached {
+            exec,
+            mut output,
+            input,
+        },
+        gate,
+    } = started;
+    let mut gate = Some(gate);
     let _stdin_task = feed_stdin(stdin, input);
     let cap = shared.limits().output.bytes();
     let mut out = StreamCapture::new(StreamKind::Stdout, cap, sink.clone());
@@ -160,18 +178,19 @@ pub(crate) async fn supervise(
     let mut pid = PidLine::default();
     let mut reason: Option<EndReason> = None;
     let mut killer: Option<tokio::task::JoinHandle<Result<(), RuntimeError>>> = None;
+    let mut swept: Option<Result<(), RuntimeError>> = None;
     let mut give_up_at: Option<tokio::time::Instant> = None;
-    let deadline = tokio::time::Instant::from_std(started) + timeout;
+    let deadline = tokio::time::Instant::from_std(t0) + timeout;
     let mut broken: Option<bollard::errors::Error> = None;
 
     loop {
+        if pid.done || reason.is_some() {
+            gate = None;
+        }
         if reason.is_some() && killer.is_none() {
             if let Some(sid) = pid.pid {
                 let shared = shared.clone();
-                let sweep_all = *shared.live.borrow() <= 1;
-                killer = Some(tokio::spawn(async move {
-                    shared.end_session(sid, sweep_all).await
-                }));
+                killer = Some(tokio::spawn(async move { shared.end_session(sid).await }));
                 give_up_at = Some(tokio::time::Instant::now() + DRAIN_AFTER_KILL);
             } else if give_up_at.is_none() {
                 give_up_at = Some(tokio::time::Instant::now() + DRAIN_AFTER_KILL);
@@ -205,29 +224,39 @@ pub(crate) async fn supervise(
             () = control.killed(), if reason.is_none() => {
                 reason = Some(EndReason::Killed);
             }
+            done = join_opt(&mut killer), if swept.is_none() && killer.is_some() => {
+                swept = Some(done.unwrap_or_else(|e| {
+                    Err(RuntimeError::backend("end a command", e))
+                }));
+                let soon = tokio::time::Instant::now() + DRAIN_AFTER_SWEEP;
+                give_up_at = Some(give_up_at.map_or(soon, |at| at.min(soon)));
+            }
             () = sleep_until_opt(give_up_at) => {
                 tracing::warn!(%exec, "output still open after the command was ended; stop reading");
                 break;
             }
         }
     }
-    let elapsed = started.elapsed();
+    let elapsed = t0.elapsed();
+    drop(gate);
     // A broken stream leaves the command running: end it before reporting.
     if broken.is_some()
         && killer.is_none()
         && let Some(sid) = pid.pid
+        && let Err(e) = shared.end_session(sid).await
     {
-        let sweep_all = *shared.live.borrow() <= 1;
-        if let Err(e) = shared.end_session(sid, sweep_all).await {
-            tracing::warn!(error = %e, "cannot end the command after its stream broke");
-        }
+        tracing::warn!(error = %e, "cannot end the command after its stream broke");
     }
-    if let Some(k) = killer {
-        match k.await {
-            Ok(Ok(())) => {}
-            Ok(Err(e)) => tracing::warn!(error = %e, %exec, "ending the command failed"),
-            Err(e) => tracing::warn!(error = %e, %exec, "the kill task failed"),
-        }
+    if swept.is_none()
+        && let Some(k) = killer
+    {
+        swept = Some(
+            k.await
+                .unwrap_or_else(|e| Err(RuntimeError::backend("end a command", e))),
+        );
+    }
+    if let Some(Err(e)) = swept {
+        tracing::warn!(error = %e, %exec, "ending the command failed");
     }
     if let Some(source) = broken {
         return Err(DockerError::Stream { exec, source }.during("read a command's output"));
@@ -271,6 +300,16 @@ pub(crate) async fn supervise(
         elapsed,
         usage,
     })
+}
+
+/// Awaits the kill task (the caller guards on it being set and not yet joined).
+async fn join_opt<T>(
+    handle: &mut Option<tokio::task::JoinHandle<T>>,
+) -> Result<T, tokio::task::JoinError> {
+    match handle {
+        Some(h) => h.await,
+        None => std::future::pending().await,
+    }
 }
 
 async fn sleep_until_opt(at: Option<tokio::time::Instant>) {

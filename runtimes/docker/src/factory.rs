@@ -171,6 +171,7 @@ impl DockerRuntimeFactory {
             protected_sessions: Mutex::new(Vec::new()),
             oom_kills: Mutex::new(0),
             live,
+            gate: Arc::new(tokio::sync::RwLock::new(())),
         });
         // From here on the runtime owns the container: dropping it (an error below, or a
         // cancelled spawn) removes the container.

@@ -99,18 +99,18 @@ impl DockerRuntime {
             timeout: self.shared.limits().timeout,
             keep_leftovers: true,
         };
-        let started = Instant::now();
-        let attached = exec::start(&self.shared, &plan).await?;
+        let t0 = Instant::now();
         let _live = self.shared.live_guard();
+        let started = exec::start(&self.shared, &plan).await?;
         exec::supervise(
             self.shared.clone(),
             subrun::ExecutionId::generate(),
             subrun::ExecutionControl::new(),
-            attached,
+            started,
             plan.stdin,
             plan.timeout,
             None,
-            started,
+            t0,
         )
         .await
     }
@@ -136,11 +136,11 @@ impl DockerRuntime {
             timeout: timeout.unwrap_or(shared.limits().timeout),
             keep_leftovers: false,
         };
-        let started = Instant::now();
-        let attached = exec::start(shared, &plan).await?;
+        let t0 = Instant::now();
+        let live = shared.live_guard();
+        let started = exec::start(shared, &plan).await?;
         let (execution, tx) = Execution::channel(active.id().clone(), active.control().clone());
         let (err_tx, err_rx) = oneshot::channel();
-        let live = shared.live_guard();
         let shared = shared.clone();
         let span = tracing::debug_span!("execute", runtime = KIND, execution_id = %active.id());
         tokio::spawn(tracing::Instrument::instrument(
@@ -150,11 +150,11 @@ impl DockerRuntime {
                     shared.clone(),
                     active.id().clone(),
                     active.control().clone(),
-                    attached,
+                    started,
                     plan.stdin,
                     plan.timeout,
                     Some(tx.clone()),
-                    started,
+                    t0,
                 )
                 .await;
                 match result {

@@ -44,6 +44,10 @@ pub(crate) struct Shared {
     pub(crate) oom_kills: Mutex<u64>,
     /// How many supervisors (executions, tracked or setup) are running.
     pub(crate) live: watch::Sender<usize>,
+    /// Held (read) by a command from before its exec starts until its session id is known;
+    /// held (write) by a sweep that may end processes outside the command's session, so it
+    /// never mistakes a command that is just starting for an escaped process.
+    pub(crate) gate: Arc<tokio::sync::RwLock<()>>,
 }
 
 /// Decrements the live-supervisor count when dropped.
@@ -197,13 +201,16 @@ impl Shared {
     }
 
     /// Ends every process of session `sid` (and, when no other execution runs, every process
-    /// that left it), waiting until they are gone.
+    /// that left it), waiting until they are gone. The caller must not hold the gate.
     ///
     /// When the sweep cannot even start (a fork storm holds the whole pids limit, so the
     /// engine cannot add a process to the container), the container is restarted instead:
     /// that ends every process in it (setup services and other commands included) and keeps
     /// its filesystem and mounts.
-    pub(crate) async fn end_session(&self, sid: u32, sweep_all: bool) -> Result<(), RuntimeError> {
+    pub(crate) async fn end_session(&self, sid: u32) -> Result<(), RuntimeError> {
+        let _exclusive = self.gate.write().await;
+        // Alone (this command's supervisor is the only one): sweep escaped processes too.
+        let sweep_all = *self.live.borrow() <= 1;
         let mut args = vec![sid.to_string()];
         if sweep_all {
             args.push("all".into());

@@ -989,3 +989,29 @@ async fn a_fork_storm_at_the_pids_limit_is_ended_and_the_runtime_recovers() {
     assert_eq!(run(&rt, "cat kept.txt").await.stdout_text(), "kept\n");
     rt.cleanup().await.unwrap();
 }
+
+#[tokio::test]
+async fn a_timeout_never_ends_another_running_command() {
+    let f = Fixture::new().await;
+    let rt = f.spawn("", "").await;
+    let other = {
+        let rt = rt.clone();
+        tokio::spawn(async move { run(&rt, "sleep 2; echo other-done").await })
+    };
+    // Let the other command start, then time out one that has an escaped process.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let r = rt
+        .execute(ExecRequest::new("setsid sleep 42 & sleep 41").timeout(Duration::from_millis(500)))
+        .await
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::TimedOut);
+    let other = other.await.unwrap();
+    assert!(other.success(), "{other:?}");
+    assert_eq!(other.stdout_text(), "other-done\n");
+    let ps = processes(&rt).await;
+    assert!(
+        !ps.contains("sleep 41"),
+        "the command's own session is ended:\n{ps}"
+    );
+    rt.cleanup().await.unwrap();
+}
