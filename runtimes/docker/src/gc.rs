@@ -10,7 +10,7 @@ use subrun::{RuntimeError, SessionId};
 
 use crate::container::{LABEL_RUNTIME, LABEL_SESSION};
 use crate::error::DockerError;
-use crate::runtime::remove_now;
+use crate::remove::remove_now;
 
 /// Which leftover containers to consider.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]

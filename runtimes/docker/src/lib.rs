@@ -30,6 +30,7 @@ mod gc;
 mod mounts;
 mod outcome;
 mod ownership;
+mod remove;
 mod runtime;
 mod scripts;
 mod shared;

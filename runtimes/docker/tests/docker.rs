@@ -1015,3 +1015,40 @@ async fn a_timeout_never_ends_another_running_command() {
     );
     rt.cleanup().await.unwrap();
 }
+
+#[tokio::test]
+async fn an_unreachable_engine_is_named_as_such() {
+    let dir = tempfile::tempdir().unwrap();
+    let socket = dir.path().join("docker.sock");
+    // A socket nobody listens on any more: connections are refused.
+    drop(std::os::unix::net::UnixListener::bind(&socket).unwrap());
+    let docker = bollard::Docker::connect_with_unix(
+        socket.to_str().unwrap(),
+        5,
+        bollard::API_DEFAULT_VERSION,
+    )
+    .unwrap();
+    let factory = DockerRuntimeFactory::new(docker);
+    let spec = EnvironmentSpec::from_yaml_str(
+        &format!("type: docker\ndocker: {{ image: {TEST_IMAGE} }}\n"),
+        "test.yaml",
+        ".",
+    )
+    .unwrap();
+    let spec =
+        Arc::new(ResolvedSpec::resolve(&spec, Vec::new(), &|a| factory.asset_path(a)).unwrap());
+    let err = factory
+        .spawn(SpawnContext::new(spec, dir.path().to_path_buf()))
+        .await
+        .err()
+        .unwrap();
+    let chain = error_chain(&err);
+    assert!(chain.contains("cannot reach the Docker engine"), "{chain}");
+    let docker_error = std::error::Error::source(&err)
+        .and_then(|s| s.downcast_ref::<DockerError>())
+        .unwrap();
+    assert!(matches!(
+        docker_error,
+        DockerError::EngineUnreachable { .. }
+    ));
+}
