@@ -1,0 +1,108 @@
+//! [`CliError`]: what made subrun itself fail (exit code 125), and how it is printed.
+
+use std::fmt::Write as _;
+use std::path::PathBuf;
+
+use subrun::{RuntimeError, SpecError};
+
+/// A failure of subrun itself, as opposed to a command that failed (that is an outcome and
+/// its exit code).
+#[derive(Debug, thiserror::Error)]
+pub(crate) enum CliError {
+    /// The async runtime could not be built.
+    #[error("cannot start the async runtime")]
+    AsyncRuntime(#[source] std::io::Error),
+    /// The WebAssembly engine could not be created.
+    #[error("cannot create the wasi runtime")]
+    WasiEngine(#[source] RuntimeError),
+    /// The spec file could not be loaded.
+    #[error(transparent)]
+    LoadSpec(SpecError),
+    /// The current directory could not be read.
+    #[error("cannot read the current directory")]
+    CurrentDir(#[source] std::io::Error),
+    /// The default spec would copy an unreasonably large current directory.
+    #[error(
+        "the current directory {} is too large to copy in as the workspace ({what}); pass the submission's directory with --workspace DIR (`--workspace .` copies it anyway)",
+        dir.display()
+    )]
+    WorkspaceTooLarge {
+        /// The directory.
+        dir: PathBuf,
+        /// Which limit it passed.
+        what: String,
+    },
+    /// A command needs an interpreter guest that is not installed.
+    #[error("{0}")]
+    GuestMissing(String),
+    /// The signal handlers could not be installed.
+    #[error("cannot install the SIGINT/SIGTERM handlers")]
+    Signals(#[source] std::io::Error),
+    /// The `--stdin` file could not be read.
+    #[error("cannot read the --stdin file {}", path.display())]
+    ReadStdin {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The session could not be prepared (spec refused, assets missing, workspace copy).
+    #[error("cannot prepare the session")]
+    Prepare(#[source] subrun::Error),
+    /// The runtime could not be spawned (or its setup failed).
+    #[error("cannot spawn the `{kind}` runtime")]
+    Spawn {
+        /// The runtime kind.
+        kind: String,
+        /// Why.
+        #[source]
+        source: subrun::Error,
+    },
+    /// The command could not be started or its result was lost.
+    #[error("cannot run `{command}`")]
+    Execute {
+        /// The command.
+        command: String,
+        /// Why.
+        #[source]
+        source: RuntimeError,
+    },
+    /// The session could not be cleaned up completely.
+    #[error("cannot clean up the session")]
+    Close(#[source] subrun::Error),
+    /// The result could not be written as JSON.
+    #[error("cannot write the result as JSON")]
+    Json(#[source] serde_json::Error),
+    /// Docker leftovers could not be listed or removed.
+    #[error("cannot remove leftover containers")]
+    Gc(#[source] RuntimeError),
+}
+
+/// `subrun: <error>` and one `  caused by: <source>` line per cause, for stderr.
+pub(crate) fn render_chain(err: &(dyn std::error::Error + 'static)) -> String {
+    let mut out = format!("subrun: {err}");
+    let mut source = err.source();
+    while let Some(cause) = source {
+        let _ = write!(out, "\n  caused by: {cause}");
+        source = cause.source();
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn chain_lists_every_cause_on_its_own_line() {
+        let err = CliError::ReadStdin {
+            path: "in.txt".into(),
+            source: std::io::Error::new(std::io::ErrorKind::NotFound, "no such file"),
+        };
+        assert_eq!(
+            render_chain(&err),
+            "subrun: cannot read the --stdin file in.txt\n  caused by: no such file"
+        );
+    }
+}

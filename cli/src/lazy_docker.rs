@@ -1,0 +1,56 @@
+//! [`LazyDockerFactory`]: the `docker` runtime, connecting to the engine only when a docker
+//! runtime is actually spawned, so `subrun run` on wasi or local and `subrun spec check` work
+//! on machines without a Docker daemon.
+
+use std::sync::Arc;
+
+use subrun::{
+    Capabilities, EnvironmentSpec, ResolvedAsset, RuntimeError, RuntimeFactory, RuntimeKind,
+    SpawnContext, SpecError, SubmissionRuntime, async_trait,
+};
+use subrun_docker::{DockerConfig, DockerRuntimeFactory};
+use tokio::sync::OnceCell;
+
+/// Registers as `docker`; validates specs and answers asset paths without a connection; the
+/// first spawn connects (and a failure to connect is that spawn's error).
+#[derive(Debug, Default)]
+pub(crate) struct LazyDockerFactory {
+    connected: OnceCell<DockerRuntimeFactory>,
+}
+
+impl LazyDockerFactory {
+    /// A factory that has not connected yet.
+    pub(crate) fn new() -> Self {
+        Self::default()
+    }
+
+    async fn factory(&self) -> Result<&DockerRuntimeFactory, RuntimeError> {
+        self.connected
+            .get_or_try_init(DockerRuntimeFactory::connect)
+            .await
+    }
+}
+
+#[async_trait]
+impl RuntimeFactory for LazyDockerFactory {
+    fn kind(&self) -> RuntimeKind {
+        RuntimeKind::new(subrun_docker::KIND)
+    }
+
+    fn capabilities(&self) -> Capabilities {
+        subrun_docker::capabilities()
+    }
+
+    fn validate(&self, spec: &EnvironmentSpec) -> Result<(), SpecError> {
+        DockerConfig::from_spec(spec).map(drop)
+    }
+
+    /// `/static/<save_path>`, as the docker runtime mounts assets.
+    fn asset_path(&self, asset: &ResolvedAsset) -> String {
+        asset.static_path()
+    }
+
+    async fn spawn(&self, ctx: SpawnContext) -> Result<Arc<dyn SubmissionRuntime>, RuntimeError> {
+        self.factory().await?.spawn(ctx).await
+    }
+}

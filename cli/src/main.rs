@@ -1,0 +1,94 @@
+//! # subrun
+//!
+//! The command line of subrun: `subrun run` runs one command in a fresh session (the `wasi`
+//! runtime by default), `subrun spec check` validates environment specs, `subrun gc` removes
+//! containers left behind. This is the only crate that knows every runtime: it registers
+//! `local`, `wasi` and `docker` explicitly in one [`subrun::Registry`].
+//!
+//! Exit codes: the command's own for `run` (124 timeout, 127 not found, 134 trap, 137
+//! killed...), 125 when subrun itself failed, 2 for usage errors, 1 when `spec check` finds an
+//! invalid file. See `docs/cli.md`.
+
+mod args;
+mod default_spec;
+mod dir_size;
+mod error;
+mod exit;
+mod gc;
+mod guests;
+mod lazy_docker;
+mod registry;
+mod run;
+mod signals;
+mod spec_check;
+mod terminal;
+
+use std::io::IsTerminal;
+
+use clap::Parser;
+use tracing_subscriber::EnvFilter;
+
+use crate::args::{Cli, Command, SpecCommand};
+use crate::error::{CliError, render_chain};
+
+fn main() {
+    let cli = Cli::parse();
+    init_logging();
+    let code = match run_cli(cli) {
+        Ok(code) => code,
+        Err(err) => {
+            eprintln!("{}", render_chain(&err));
+            exit::FAILURE
+        }
+    };
+    std::process::exit(code);
+}
+
+/// The log filter when neither `SUBRUN_LOG` nor `RUST_LOG` is set: warnings, except the
+/// local runtime's per-spawn "trusted code only" warning, which `run` prints itself as one
+/// line (and `--quiet` hides).
+const DEFAULT_LOG_FILTER: &str = "warn,subrun_local::runtime=error";
+
+/// Logs to stderr, filtered by `SUBRUN_LOG`, else `RUST_LOG`, else [`DEFAULT_LOG_FILTER`];
+/// colours only on a terminal.
+fn init_logging() {
+    let filter = EnvFilter::try_from_env("SUBRUN_LOG")
+        .or_else(|_| EnvFilter::try_from_default_env())
+        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .with_ansi(std::io::stderr().is_terminal())
+        .init();
+}
+
+/// Builds the one tokio runtime and runs the subcommand on it.
+fn run_cli(cli: Cli) -> Result<i32, CliError> {
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(CliError::AsyncRuntime)?;
+    let result = runtime.block_on(async {
+        match cli.command {
+            Command::Run(args) => run::run(&registry::build()?, args).await,
+            Command::Spec(SpecCommand::Check(args)) => {
+                Ok(spec_check::check(&registry::build()?, &args))
+            }
+            Command::Spec(SpecCommand::Default) => print_default_spec(),
+            Command::Gc(args) => gc::gc(args.session).await,
+        }
+    });
+    // Everything that matters was awaited (the session is closed); a blocking read of this
+    // process's stdin (`--stdin -`) must not hold the exit.
+    runtime.shutdown_background();
+    result
+}
+
+/// `subrun spec default`.
+fn print_default_spec() -> Result<i32, CliError> {
+    let cwd = std::env::current_dir().map_err(CliError::CurrentDir)?;
+    let spec = default_spec::default_spec(guests::guest_dir().as_deref(), &cwd)
+        .map_err(CliError::LoadSpec)?;
+    print!("{}", spec.to_yaml());
+    Ok(0)
+}

@@ -1,0 +1,936 @@
+//! End-to-end tests of the `subrun` binary: what a user types, what they see, what is left
+//! behind.
+
+#![expect(
+    clippy::unwrap_used,
+    reason = "test setup failures should abort the test"
+)]
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+/// The directory holding the spec files of these tests.
+fn data() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
+}
+
+/// The binary, with a private wasm cache and an empty guest directory unless a test sets
+/// one, and no log filter from the caller's environment.
+fn subrun(cache: &Path) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_subrun"));
+    cmd.env("XDG_CACHE_HOME", cache)
+        .env("SUBRUN_GUEST_DIR", cache.join("no-guests"))
+        .env_remove("SUBRUN_LOG")
+        .env_remove("RUST_LOG")
+        .stdin(Stdio::null());
+    cmd
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+fn code(out: &Output) -> i32 {
+    out.status
+        .code()
+        .expect("subrun exits by itself, not by a signal")
+}
+
+/// A hello-world WASI command that exits with 3.
+const HELLO_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "hello from wasm\n")
+  (func (export "_start")
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 16))
+    (drop (call $fd_write (i32.const 1) (i32.const 0) (i32.const 1) (i32.const 8)))
+    (call $proc_exit (i32.const 3))))
+"#;
+
+/// A WASI command that prints each of its arguments (argv[0] included) on its own line; it
+/// stands in for an interpreter guest.
+const ECHO_ARGS_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "args_sizes_get" (func $args_sizes_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "args_get" (func $args_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (local $i i32) (local $argc i32) (local $p i32) (local $len i32)
+    (drop (call $args_sizes_get (i32.const 0) (i32.const 4)))
+    (local.set $argc (i32.load (i32.const 0)))
+    (drop (call $args_get (i32.const 1024) (i32.const 4096)))
+    (block $done
+      (loop $next
+        (br_if $done (i32.ge_u (local.get $i) (local.get $argc)))
+        (local.set $p (i32.load (i32.add (i32.const 1024) (i32.mul (local.get $i) (i32.const 4)))))
+        (local.set $len (i32.const 0))
+        (block $end
+          (loop $scan
+            (br_if $end (i32.eqz (i32.load8_u (i32.add (local.get $p) (local.get $len)))))
+            (local.set $len (i32.add (local.get $len) (i32.const 1)))
+            (br $scan)))
+        (i32.store8 (i32.add (local.get $p) (local.get $len)) (i32.const 10))
+        (i32.store (i32.const 16) (local.get $p))
+        (i32.store (i32.const 20) (i32.add (local.get $len) (i32.const 1)))
+        (drop (call $fd_write (i32.const 1) (i32.const 16) (i32.const 1) (i32.const 8)))
+        (local.set $i (i32.add (local.get $i) (i32.const 1)))
+        (br $next)))))
+"#;
+
+/// Pids of live processes whose environment holds `marker` (`KEY=value`).
+fn processes_with(marker: &str) -> Vec<String> {
+    let mut found = Vec::new();
+    for entry in std::fs::read_dir("/proc").unwrap().flatten() {
+        let name = entry.file_name().to_string_lossy().into_owned();
+        if !name.bytes().all(|b| b.is_ascii_digit()) {
+            continue;
+        }
+        let Ok(environ) = std::fs::read(entry.path().join("environ")) else {
+            continue;
+        };
+        if environ.split(|b| *b == 0).any(|v| v == marker.as_bytes()) {
+            let cmdline = std::fs::read(entry.path().join("cmdline")).unwrap_or_default();
+            found.push(format!("{name} {}", text(&cmdline).replace('\0', " ")));
+        }
+    }
+    found
+}
+
+// ---------------------------------------------------------------- spec check
+
+/// `spec check` run in the data directory, so messages name files as typed.
+fn spec_check(args: &[&str]) -> Output {
+    let cache = tempfile::tempdir().unwrap();
+    subrun(cache.path())
+        .current_dir(data())
+        .args(["spec", "check"])
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+#[test]
+fn spec_check_accepts_both_benchmark_files_unchanged() {
+    let out = spec_check(&["docker-python.yaml", "local.yaml"]);
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stderr), "");
+    insta::assert_snapshot!("normalized_benchmark_specs", text(&out.stdout));
+}
+
+#[test]
+fn spec_check_does_not_need_a_docker_engine() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .current_dir(data())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .args(["spec", "check", "docker-python.yaml"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+}
+
+/// Checks one invalid file: exit 1, nothing on stdout, and the message on stderr.
+fn rejected(file: &str) -> String {
+    let out = spec_check(&[file]);
+    assert_eq!(code(&out), 1, "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "");
+    text(&out.stderr)
+}
+
+#[test]
+fn spec_check_rejects_an_unknown_key() {
+    insta::assert_snapshot!(rejected("invalid/unknown-key.yaml"), @r"
+    invalid/unknown-key.yaml: environment.inherit: unknown field `inherit`, expected `env` or `include_os_env`
+    subrun: 1 of 1 spec file invalid
+    ");
+}
+
+#[test]
+fn spec_check_rejects_a_missing_type() {
+    insta::assert_snapshot!(rejected("invalid/missing-type.yaml"), @r"
+    invalid/missing-type.yaml: type: missing: every spec names its runtime, e.g. `type: wasi` (or docker, local)
+    subrun: 1 of 1 spec file invalid
+    ");
+}
+
+#[test]
+fn spec_check_rejects_an_unknown_type_listing_the_registered_runtimes() {
+    insta::assert_snapshot!(rejected("invalid/unknown-type.yaml"), @r"
+    invalid/unknown-type.yaml: type: unknown runtime type `firecracker`: registered runtimes are `docker`, `local`, `wasi`
+    subrun: 1 of 1 spec file invalid
+    ");
+}
+
+#[test]
+fn spec_check_rejects_an_asset_save_path_with_dotdot() {
+    insta::assert_snapshot!(rejected("invalid/save-path-dotdot.yaml"), @r"
+    invalid/save-path-dotdot.yaml: static_assets.data.save_path: `../outside` contains `..`: paths may not leave their root
+    subrun: 1 of 1 spec file invalid
+    ");
+}
+
+#[test]
+fn spec_check_rejects_an_absolute_asset_save_path() {
+    insta::assert_snapshot!(rejected("invalid/save-path-absolute.yaml"), @r"
+    invalid/save-path-absolute.yaml: static_assets.data.save_path: `/etc/data` is absolute: expected a relative path
+    subrun: 1 of 1 spec file invalid
+    ");
+}
+
+#[test]
+fn spec_check_rejects_an_unknown_static_placeholder() {
+    insta::assert_snapshot!(rejected("invalid/unknown-placeholder.yaml"), @r"
+    invalid/unknown-placeholder.yaml: commands.command: unknown static asset `dataset` in `{{static:dataset}}` (known: data)
+    subrun: 1 of 1 spec file invalid
+    ");
+}
+
+#[test]
+fn spec_check_knows_assets_passed_with_asset() {
+    let out = spec_check(&[
+        "--asset",
+        "dataset=anywhere",
+        "invalid/unknown-placeholder.yaml",
+    ]);
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert!(text(&out.stdout).contains("python {{static:dataset}}/main.py"));
+}
+
+#[test]
+fn spec_check_rejects_a_malformed_duration() {
+    insta::assert_snapshot!(rejected("invalid/bad-duration.yaml"), @r#"
+    invalid/bad-duration.yaml: limits.timeout: invalid duration `10 parsecs` (unknown time unit "parsecs", supported units: ns, us/µs, ms, sec, min, hours, days, weeks, months, years (and few variations)): expected a duration like `10s`, `500ms` or `2m`
+    subrun: 1 of 1 spec file invalid
+    "#);
+}
+
+#[test]
+fn spec_check_reports_every_invalid_file_and_prints_the_valid_ones() {
+    let out = spec_check(&[
+        "invalid/missing-type.yaml",
+        "local.yaml",
+        "invalid/bad-duration.yaml",
+        "no-such-file.yaml",
+    ]);
+    assert_eq!(code(&out), 1);
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("# local.yaml\n"), "{stdout}");
+    assert!(stdout.contains("include_os_env: true"), "{stdout}");
+    let stderr = text(&out.stderr);
+    for expected in [
+        "invalid/missing-type.yaml: type: ",
+        "invalid/bad-duration.yaml: limits.timeout: ",
+        "no-such-file.yaml: cannot read the file: ",
+        "subrun: 3 of 4 spec files invalid",
+    ] {
+        assert!(
+            stderr.contains(expected),
+            "missing {expected:?} in:\n{stderr}"
+        );
+    }
+}
+
+#[test]
+fn spec_default_describes_the_bare_wasi_spec() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .args(["spec", "default"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0);
+    let yaml = text(&out.stdout);
+    assert!(yaml.contains("type: wasi"), "{yaml}");
+    assert!(yaml.contains("programs: {}"), "{yaml}");
+    assert!(yaml.contains("include_os_env: false"), "{yaml}");
+}
+
+// ---------------------------------------------------------------- run: local
+
+#[test]
+fn run_timeout_ends_the_whole_command_within_the_deadline() {
+    let cache = tempfile::tempdir().unwrap();
+    let marker = format!("SUBRUN_CLI_TEST_MARKER=timeout-{}", std::process::id());
+    let (key, value) = marker.split_once('=').unwrap();
+    let started = Instant::now();
+    let out = subrun(cache.path())
+        .env(key, value)
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .args(["--timeout", "1s", "--", "sleep 30 & sleep 30; echo never"])
+        .output()
+        .unwrap();
+    let elapsed = started.elapsed();
+    assert_eq!(code(&out), 124, "stderr: {}", text(&out.stderr));
+    assert!(
+        elapsed < Duration::from_millis(2500),
+        "a 1 s deadline took {elapsed:?}"
+    );
+    assert_eq!(text(&out.stdout), "");
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("trusted code only"), "{stderr}");
+    assert!(
+        stderr.contains("timed out after 1s (exit code 124)"),
+        "{stderr}"
+    );
+    // `include_os_env: true` passed the marker to both sleeps: none may be left.
+    assert_eq!(processes_with(&marker), Vec::<String>::new());
+}
+
+#[test]
+fn run_json_reports_the_timeout_and_the_output_so_far() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .args(["--quiet", "--json", "--timeout", "1s", "--"])
+        .arg("echo partial; sleep 30 & sleep 30; echo never")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 124, "stderr: {}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(result["outcome"]["kind"], "timed_out");
+    assert_eq!(result["timed_out"], true);
+    assert_eq!(result["exit_code"], 124);
+    assert_eq!(result["stdout"], "partial\n");
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn run_json_has_outcome_exit_code_and_exact_output() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .args([
+            "--quiet",
+            "--json",
+            "--",
+            "printf hello; echo err >&2; exit 3",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 3, "stderr: {}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        result["outcome"],
+        serde_json::json!({"kind": "exited", "code": 3})
+    );
+    assert_eq!(result["exit_code"], 3);
+    assert_eq!(result["stdout"], "hello");
+    assert_eq!(result["stderr"], "err\n");
+    assert_eq!(result["timed_out"], false);
+}
+
+#[test]
+fn run_plain_streams_both_streams_and_exits_with_the_commands_code() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .args(["--quiet", "--", "printf out; printf err >&2; exit 7"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 7);
+    assert_eq!(text(&out.stdout), "out");
+    assert_eq!(text(&out.stderr), "err");
+}
+
+#[test]
+fn run_plain_delivers_output_before_the_command_ends() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .args(["--quiet", "--", "echo first; sleep 5; echo second"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    let mut first = [0_u8; 6];
+    std::io::Read::read_exact(&mut stdout, &mut first).unwrap();
+    // `first` arrived while the command still sleeps: it has not exited yet.
+    assert_eq!(&first, b"first\n");
+    assert!(
+        child.try_wait().unwrap().is_none(),
+        "the command ended early"
+    );
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "second\n");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn run_joins_several_arguments_with_shell_quoting() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .args(["--quiet", "--", "printf", "%s|", "a b", "$HOME", "c"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "a b|$HOME|c|");
+}
+
+#[test]
+fn run_workspace_is_copied_in_and_the_original_is_never_modified() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("input.txt"), "original\n").unwrap();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/keep.txt"), "keep\n").unwrap();
+    let out = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .arg("--workspace")
+        .arg(dir.path())
+        .args([
+            "--quiet",
+            "--",
+            "cat input.txt sub/keep.txt; echo changed > input.txt; rm sub/keep.txt; touch new.txt; pwd",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    assert!(stdout.starts_with("original\nkeep\n"), "{stdout}");
+    // The command ran in a copy, elsewhere, and the copy is gone afterwards.
+    let workspace = stdout.lines().nth(2).unwrap();
+    assert_ne!(Path::new(workspace), dir.path());
+    assert!(
+        !Path::new(workspace).exists(),
+        "{workspace} was left behind"
+    );
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("input.txt")).unwrap(),
+        "original\n"
+    );
+    assert!(dir.path().join("sub/keep.txt").exists());
+    assert!(!dir.path().join("new.txt").exists());
+}
+
+#[test]
+fn run_stdin_from_a_file() {
+    let cache = tempfile::tempdir().unwrap();
+    let input = cache.path().join("input.bin");
+    std::fs::write(&input, b"line 1\nline 2 \xff\n").unwrap();
+    let out = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .arg("--stdin")
+        .arg(&input)
+        .args(["--quiet", "--", "cat"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(out.stdout, b"line 1\nline 2 \xff\n");
+}
+
+#[test]
+fn run_stdin_dash_streams_this_process_stdin() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .args(["--quiet", "--stdin", "-", "--", "read a; echo got $a; cat"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut stdin = child.stdin.take().unwrap();
+    let mut stdout = child.stdout.take().unwrap();
+    stdin.write_all(b"one\n").unwrap();
+    stdin.flush().unwrap();
+    // The first line is answered while stdin is still open: it is a live stream.
+    let mut answer = [0_u8; 8];
+    std::io::Read::read_exact(&mut stdout, &mut answer).unwrap();
+    assert_eq!(&answer, b"got one\n");
+    stdin.write_all(b"two\n").unwrap();
+    drop(stdin);
+    let mut rest = String::new();
+    std::io::Read::read_to_string(&mut stdout, &mut rest).unwrap();
+    assert_eq!(rest, "two\n");
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+}
+
+#[test]
+fn run_without_stdin_gives_the_command_end_of_file() {
+    let cache = tempfile::tempdir().unwrap();
+    let mut child = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .args(["--quiet", "--", "cat; echo eof"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // subrun's own stdin stays open (and silent) the whole time: the command must not see it.
+    let open_stdin = child.stdin.take().unwrap();
+    let mut stdout = String::new();
+    std::io::Read::read_to_string(child.stdout.as_mut().unwrap(), &mut stdout).unwrap();
+    assert_eq!(child.wait().unwrap().code(), Some(0));
+    drop(open_stdin);
+    assert_eq!(stdout, "eof\n");
+}
+
+#[test]
+fn run_asset_is_rendered_and_copied_in_agent_mode() {
+    let cache = tempfile::tempdir().unwrap();
+    let asset = cache.path().join("data.csv");
+    std::fs::write(&asset, "a,b\n1,2\n").unwrap();
+    let mut asset_arg = std::ffi::OsString::from("data=");
+    asset_arg.push(&asset);
+    let out = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .arg("--asset")
+        .arg(&asset_arg)
+        .args(["--quiet", "--", "cat {{static:data}}"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "a,b\n1,2\n");
+    // In agent mode the asset is also copied into the workspace, at its name.
+    let out = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .arg("--asset")
+        .arg(&asset_arg)
+        .args(["--quiet", "--mode", "agent", "--", "cat data"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "a,b\n1,2\n");
+}
+
+#[test]
+fn run_interrupted_kills_the_command_and_exits_130() {
+    let cache = tempfile::tempdir().unwrap();
+    let marker = format!("SUBRUN_CLI_TEST_MARKER=sigint-{}", std::process::id());
+    let (key, value) = marker.split_once('=').unwrap();
+    let mut child = subrun(cache.path())
+        .env(key, value)
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("local.yaml"))
+        .args(["--", "echo started; sleep 30"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let mut started = [0_u8; 8];
+    std::io::Read::read_exact(child.stdout.as_mut().unwrap(), &mut started).unwrap();
+    let kill = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(kill.success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(code(&out), 130, "stderr: {}", text(&out.stderr));
+    assert!(text(&out.stderr).contains("session cleaned up"));
+    // Only the subrun process itself carried the marker, and it is gone too.
+    assert_eq!(processes_with(&marker), Vec::<String>::new());
+}
+
+// ---------------------------------------------------------------- run: failures
+
+#[test]
+fn run_with_a_bad_spec_fails_with_125_and_the_error_chain() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .current_dir(data())
+        .args([
+            "run",
+            "--env",
+            "invalid/unknown-type.yaml",
+            "--",
+            "echo never",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    assert_eq!(text(&out.stdout), "");
+    insta::assert_snapshot!(text(&out.stderr), @r"
+    subrun: cannot prepare the session
+      caused by: invalid/unknown-type.yaml: type: unknown runtime type `firecracker`: registered runtimes are `docker`, `local`, `wasi`
+    ");
+}
+
+#[test]
+fn run_with_a_missing_spec_file_fails_with_125() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .args(["run", "--env", "/nonexistent/spec.yaml", "--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    assert!(
+        text(&out.stderr).starts_with("subrun: /nonexistent/spec.yaml: cannot read the file:"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn usage_errors_exit_2() {
+    let cache = tempfile::tempdir().unwrap();
+    for args in [
+        &["run"][..],
+        &["run", "--timeout", "5", "--", "true"],
+        &["run", "--mode", "grading", "--", "true"],
+        &["run", "--asset", "no-equals-sign", "--", "true"],
+        &["spec", "check"],
+        &["frobnicate"],
+    ] {
+        let out = subrun(cache.path()).args(args).output().unwrap();
+        assert_eq!(code(&out), 2, "{args:?}: {}", text(&out.stderr));
+    }
+    let out = subrun(cache.path())
+        .args(["run", "--timeout", "5", "--", "true"])
+        .output()
+        .unwrap();
+    assert!(text(&out.stderr).contains("`5` has no unit"));
+}
+
+#[test]
+fn help_documents_the_exit_codes() {
+    let cache = tempfile::tempdir().unwrap();
+    for args in [&["--help"][..], &["run", "--help"]] {
+        let out = subrun(cache.path()).args(args).output().unwrap();
+        assert_eq!(code(&out), 0);
+        let help = text(&out.stdout);
+        for needle in ["124 timed out", "125", "usage error"] {
+            assert!(help.contains(needle), "{args:?} help lacks {needle:?}");
+        }
+    }
+}
+
+// ---------------------------------------------------------------- run: wasi (default spec)
+
+#[test]
+fn run_wasm_with_workspace_uses_the_default_wasi_spec() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.wat"), HELLO_WAT).unwrap();
+    let out = subrun(cache.path())
+        .arg("run")
+        .arg("--workspace")
+        .arg(dir.path())
+        .args(["--", "hello.wat"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stderr), "");
+    assert_eq!(text(&out.stdout), "hello from wasm\n");
+    assert_eq!(code(&out), 3);
+}
+
+#[test]
+fn run_wasm_from_the_current_directory_without_options() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("hello.wat"), HELLO_WAT).unwrap();
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .args(["run", "--json", "--", "hello.wat"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 3, "stderr: {}", text(&out.stderr));
+    let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        result["outcome"],
+        serde_json::json!({"kind": "exited", "code": 3})
+    );
+    assert_eq!(result["stdout"], "hello from wasm\n");
+    assert_eq!(result["usage"]["deadline"], "10s");
+}
+
+#[test]
+fn run_unknown_wasm_command_is_127() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .args(["run", "--", "gcc", "main.c"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 127);
+    assert!(text(&out.stderr).contains("gcc: command not found"));
+}
+
+#[test]
+fn run_refuses_to_copy_a_huge_current_directory() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    for i in 0..20_001 {
+        std::fs::File::create(dir.path().join(i.to_string())).unwrap();
+    }
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .args(["run", "--", "hello.wat"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("too large"), "{stderr}");
+    assert!(stderr.contains("more than 20000 files"), "{stderr}");
+    assert!(stderr.contains("--workspace DIR"), "{stderr}");
+}
+
+#[test]
+fn run_python_without_the_guest_says_how_to_fetch_it() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .args(["run", "--", "python", "main.py"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("python-3.12.0.wasm missing"), "{stderr}");
+    assert!(stderr.contains("scripts/fetch-guests.sh"), "{stderr}");
+}
+
+/// A guest directory whose "interpreters" print their argv.
+fn fake_guests(root: &Path) -> PathBuf {
+    let guests = root.join("guests");
+    std::fs::create_dir(&guests).unwrap();
+    // The runtime compiles `.wasm` files written in the text format too.
+    std::fs::write(guests.join("python-3.12.0.wasm"), ECHO_ARGS_WAT).unwrap();
+    std::fs::write(guests.join("quickjs.wasm"), ECHO_ARGS_WAT).unwrap();
+    std::fs::write(guests.join("node-shim.js"), "// shim\n").unwrap();
+    guests
+}
+
+#[test]
+fn run_python_uses_the_installed_guest_with_its_deadline_factor() {
+    let cache = tempfile::tempdir().unwrap();
+    let guests = fake_guests(cache.path());
+    let dir = tempfile::tempdir().unwrap();
+    for word in ["python", "python3"] {
+        let out = subrun(cache.path())
+            .env("SUBRUN_GUEST_DIR", &guests)
+            .current_dir(dir.path())
+            .args([
+                "run",
+                "--json",
+                "--timeout",
+                "1s",
+                "--",
+                word,
+                "main.py",
+                "a b",
+            ])
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+        let result: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(result["stdout"], format!("{word}\nmain.py\na b\n"));
+        assert_eq!(result["usage"]["deadline_factor"], 8.0);
+        assert_eq!(result["usage"]["deadline"], "8s");
+    }
+}
+
+#[test]
+fn run_node_gets_the_shim_from_the_guest_directory() {
+    let cache = tempfile::tempdir().unwrap();
+    let guests = fake_guests(cache.path());
+    let dir = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .env("SUBRUN_GUEST_DIR", &guests)
+        .current_dir(dir.path())
+        .args(["run", "--", "node", "main.js"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "node\n--std\n-I\n/usr/lib/subrun/guests/node-shim.js\nmain.js\n"
+    );
+    // Without the shim, node is not offered and the message names the missing file.
+    std::fs::remove_file(guests.join("node-shim.js")).unwrap();
+    let out = subrun(cache.path())
+        .env("SUBRUN_GUEST_DIR", &guests)
+        .current_dir(dir.path())
+        .args(["run", "--", "node", "main.js"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    assert!(text(&out.stderr).contains("node-shim.js missing"));
+}
+
+// ---------------------------------------------------------------- docker and gc
+
+#[test]
+fn docker_spec_fails_clearly_when_the_engine_is_unreachable() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("docker-python.yaml"))
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("cannot spawn the `docker` runtime"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cannot reach the Docker engine"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn gc_fails_clearly_when_the_engine_is_unreachable() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
+        .arg("gc")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.starts_with("subrun: cannot remove leftover containers\n"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("cannot reach the Docker engine"),
+        "{stderr}"
+    );
+}
+
+/// Runs the docker CLI (an independent witness of what the engine holds).
+fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI must be installed for the docker tests");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout).trim().to_string()
+}
+
+const TEST_IMAGE: &str = "subrun-test/busybox:latest";
+
+fn require_test_image() {
+    assert!(
+        !docker(&["images", "-q", TEST_IMAGE]).is_empty(),
+        "the test image {TEST_IMAGE} is missing: run scripts/build-test-images.sh"
+    );
+}
+
+#[test]
+fn run_docker_spec_runs_in_a_container_that_is_removed_afterwards() {
+    require_test_image();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("in.txt"), "from the host\n").unwrap();
+    let spec = cache.path().join("busybox.yaml");
+    std::fs::write(
+        &spec,
+        format!("type: docker\ndocker: {{ image: {TEST_IMAGE} }}\n"),
+    )
+    .unwrap();
+    let out = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(&spec)
+        .arg("--workspace")
+        .arg(dir.path())
+        .args(["--", "cat in.txt; hostname; echo new > new.txt; exit 4"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 4, "stderr: {}", text(&out.stderr));
+    let stdout = text(&out.stdout);
+    let mut lines = stdout.lines();
+    assert_eq!(lines.next(), Some("from the host"));
+    // The container's hostname is its short id: the container must be gone.
+    let container = lines.next().unwrap();
+    assert!(!container.is_empty());
+    assert_eq!(
+        docker(&["ps", "-aq", "--filter", &format!("id={container}")]),
+        ""
+    );
+    assert!(!dir.path().join("new.txt").exists());
+}
+
+#[test]
+fn run_docker_spec_with_a_missing_image_names_it() {
+    let cache = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .arg("run")
+        .arg("--env")
+        .arg(data().join("docker-python.yaml"))
+        .args(["--", "true"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("image `ghcr.io/astral-sh/uv:python3.12-trixie-slim` not found locally"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn gc_removes_leftover_containers_by_label_and_says_which() {
+    require_test_image();
+    let cache = tempfile::tempdir().unwrap();
+    let session = format!("cli-gc-test-{}", std::process::id());
+    let id = docker(&[
+        "create",
+        "--label",
+        &format!("subrun.session={session}"),
+        TEST_IMAGE,
+        "true",
+    ]);
+    let out = subrun(cache.path())
+        .args(["gc", "--session", &session])
+        .output()
+        .unwrap();
+    let stdout = text(&out.stdout);
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        stdout,
+        format!(
+            "removed 1 container: {short}\n  {short} session={session} image={TEST_IMAGE} state=created\n",
+            short = &id[..12]
+        )
+    );
+    assert_eq!(docker(&["ps", "-aq", "--filter", &format!("id={id}")]), "");
+    let again = subrun(cache.path())
+        .args(["gc", "--session", &session])
+        .output()
+        .unwrap();
+    assert_eq!(code(&again), 0);
+    assert_eq!(text(&again.stdout), "nothing to remove\n");
+}
