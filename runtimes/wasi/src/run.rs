@@ -21,9 +21,11 @@ use crate::sink::OutputSink;
 use crate::store::{Limiter, StopSignal, StoreState};
 use crate::view::Resolved;
 
-/// Descriptors a guest always holds (stdio and a margin for the adapter's own streams),
-/// added to `limits.open_files` with the preopens.
-const BASE_DESCRIPTORS: usize = 8;
+/// Handles a guest holds besides the files it opens and its preopens: the three stdio streams.
+const STDIO_HANDLES: usize = 3;
+/// Room in the handle table above the open-files limit for transient handles (directory
+/// listings, pollables), so reaching `limits.open_files` never traps the guest.
+const TRANSIENT_HANDLES: usize = 64;
 
 /// How the entry point is called.
 #[derive(Clone, Copy, Debug)]
@@ -182,12 +184,15 @@ impl Inner {
             crate::determinism::make_deterministic(&mut b, self.config.seed);
         }
         let mut wasi = b.build_p1();
-        if let Some(n) = self.limits.open_files {
-            let n = usize::try_from(n).unwrap_or(usize::MAX);
+        let open_limit = self.limits.open_files.map(|n| {
+            let limit = usize::try_from(n)
+                .unwrap_or(usize::MAX)
+                .saturating_add(preopen_count + STDIO_HANDLES);
             wasi.ctx()
                 .table
-                .set_max_capacity(n.saturating_add(preopen_count + BASE_DESCRIPTORS));
-        }
+                .set_max_capacity(limit.saturating_add(TRANSIENT_HANDLES));
+            limit
+        });
         let ev = self
             .engine
             .variant(self.variant)
@@ -211,6 +216,7 @@ impl Inner {
                 // Set for real when the guest starts.
                 deadline: Instant::now() + timeout,
                 stop: stop.clone(),
+                open_limit,
             },
         );
         store.limiter(|s| &mut s.limiter);

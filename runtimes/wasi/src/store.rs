@@ -6,9 +6,9 @@ use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Instant;
 
 use subrun::{ExecutionControl, Resource};
-use wasmtime::{Caller, Linker, ResourceLimiter};
-use wasmtime_wasi::I32Exit;
+use wasmtime::{AsContextMut as _, Caller, Extern, Linker, ResourceLimiter};
 use wasmtime_wasi::p1::WasiP1Ctx;
+use wasmtime_wasi::{I32Exit, WasiView as _};
 
 /// Why the host asked a guest to stop, besides kill and deadline (shared with output sinks).
 #[derive(Debug, Default)]
@@ -99,12 +99,60 @@ pub(crate) struct StoreState {
     pub(crate) control: ExecutionControl,
     pub(crate) deadline: Instant,
     pub(crate) stop: Arc<StopSignal>,
+    /// Handles (files, preopens, stdio) at which `path_open` fails with `EMFILE`.
+    pub(crate) open_limit: Option<usize>,
 }
 
+/// WASI errno `mfile`: too many open files.
+const ERRNO_MFILE: i32 = 33;
+
+/// The parameters of preview1 `path_open`.
+type PathOpenArgs = (i32, i32, i32, i32, i32, i64, i64, i32, i32);
+
 /// Replaces host functions whose stock behaviour does not fit the engine's contract:
-/// `proc_exit` accepts every status a shell reports (0..=255) instead of failing at 126+.
+/// - `proc_exit` accepts every status a shell reports (0..=255) instead of failing at 126+;
+/// - `path_open` fails with `EMFILE` once the guest holds `limits.open_files` files, instead of
+///   trapping when the handle table fills up; below the limit it is the stock implementation,
+///   called through the same preview1 glue wasmtime-wasi's own linker uses.
 pub(crate) fn shadow_host_functions(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
+    use wasmtime_wasi::p1::wasi_snapshot_preview1::{self as p1, WasiSnapshotPreview1 as _};
     linker.allow_shadowing(true);
+    linker.func_wrap_async(
+        "wasi_snapshot_preview1",
+        "path_open",
+        |mut caller: Caller<'_, StoreState>, args: PathOpenArgs| {
+            Box::new(async move {
+                if let Some(limit) = caller.data().open_limit {
+                    let held = caller.data_mut().wasi.ctx().table.iter_mut().count();
+                    if held >= limit {
+                        return Ok(ERRNO_MFILE);
+                    }
+                }
+                let fuel = caller.as_context_mut().hostcall_fuel();
+                let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
+                    return Err(wasmtime::Error::msg("missing required memory export"));
+                };
+                let (bytes, state) = memory.data_and_store_mut(&mut caller);
+                state.wasi.set_hostcall_fuel(fuel);
+                let mut mem = wiggle::GuestMemory::Unshared(bytes);
+                let (a0, a1, a2, a3, a4, a5, a6, a7, a8) = args;
+                p1::path_open(
+                    &mut state.wasi,
+                    &mut mem,
+                    a0,
+                    a1,
+                    a2,
+                    a3,
+                    a4,
+                    a5,
+                    a6,
+                    a7,
+                    a8,
+                )
+                .await
+            })
+        },
+    )?;
     linker.func_wrap(
         "wasi_snapshot_preview1",
         "proc_exit",

@@ -1,0 +1,47 @@
+//! The guest fixtures, built by `build.rs` for wasm32-wasip1 and for the host.
+
+include!(concat!(env!("OUT_DIR"), "/fixtures.rs"));
+
+/// Directory of the fixtures built for `wasm32-wasip1` (`<name>.wasm`).
+pub const WASM_DIR: &str = env!("SUBRUN_FIXTURES_WASM");
+/// Directory of the fixtures built for the host, statically linked (`<name>`).
+pub const NATIVE_DIR: &str = env!("SUBRUN_FIXTURES_NATIVE");
+
+/// The conformance cases that exercise each fixture. The match has no wildcard arm, so adding
+/// a fixture without a case does not compile.
+pub const fn cases_of(f: Fixture) -> &'static [&'static str] {
+    match f {
+        Fixture::CpuBound => &["cpu_bound_computes_the_same_result"],
+        Fixture::DeterminismProbe => &["deterministic_mode_repeats_exactly"],
+        Fixture::EchoStdin => &[
+            "stdin_closed_bytes_and_stream",
+            "spin_sleep_and_blocked_stdin_time_out",
+        ],
+        Fixture::EscapeProbe => &["guest_escape_attempts_fail"],
+        Fixture::ExitCode => &[
+            "exit_codes",
+            "failing_setup_fails_spawn_with_its_output",
+            "poll_reports_the_last_outcome",
+        ],
+        Fixture::FileOps => &[
+            "workspace_files_round_trip",
+            "setup_runs_once_in_order_and_apart",
+            "static_assets_are_read_only",
+            "placeholders_render_to_the_runtime_path",
+        ],
+        Fixture::Hello => &["concurrent_executions"],
+        Fixture::MemoryBomb => &["memory_bomb_ends_in_a_memory_outcome"],
+        Fixture::OpenFiles => &["open_files_limit_is_enforced"],
+        Fixture::OutputFlood => &["output_cap_truncates_and_flags"],
+        Fixture::PrintArgs => &["args_are_passed_verbatim"],
+        Fixture::PrintEnv => &["env_precedence", "host_env_only_when_included"],
+        Fixture::SleepForever => &["spin_sleep_and_blocked_stdin_time_out"],
+        Fixture::SlowWriter => &["timeout_keeps_partial_output", "stream_is_live"],
+        Fixture::Spin => &[
+            "spin_sleep_and_blocked_stdin_time_out",
+            "kill_from_another_task",
+        ],
+        Fixture::StackOverflow => &["deep_recursion_crashes_the_guest_not_the_host"],
+        Fixture::WriteBytes => &["output_is_exact_bytes", "stream_order_and_no_lost_bytes"],
+    }
+}
