@@ -95,8 +95,9 @@ impl Target {
 
     fn wasi() -> Self {
         let mut cfg = subrun_wasi::WasiEngineConfig::default();
-        cfg.cache_dir =
-            Some(std::env::temp_dir().join(format!("subrun-test-cache-{}", std::process::id())));
+        // One compiled-module cache for every test process of this build (nextest runs each
+        // test in its own process); writes are atomic, so processes can share it.
+        cfg.cache_dir = Some(PathBuf::from(concat!(env!("OUT_DIR"), "/wasm-cache")));
         let factory = subrun_wasi::WasiRuntimeFactory::new(cfg).expect("wasi engine");
         Self::with(
             Kind::Wasi,
