@@ -40,6 +40,7 @@ mod ids;
 mod input;
 pub mod output;
 pub mod placeholder;
+pub mod quota;
 mod registry;
 mod request;
 mod result;

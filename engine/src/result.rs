@@ -195,6 +195,9 @@ pub struct Usage {
     pub fuel_consumed: Option<u64>,
     /// Peak memory in bytes (wasm: peak linear memory).
     pub peak_memory: Option<u64>,
+    /// The largest workspace size measured during the command, when a disk quota applies.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_disk: Option<u64>,
     /// Bytes the command wrote to stdout, including any beyond the cap.
     pub stdout_bytes: u64,
     /// Bytes the command wrote to stderr, including any beyond the cap.

@@ -12,6 +12,7 @@ pub const NATIVE_DIR: &str = env!("SUBRUN_FIXTURES_NATIVE");
 pub const fn cases_of(f: Fixture) -> &'static [&'static str] {
     match f {
         Fixture::CpuBound => &["cpu_bound_computes_the_same_result"],
+        Fixture::DiskFill => &["disk_quota_stops_a_filling_guest"],
         Fixture::DeterminismProbe => &["deterministic_mode_repeats_exactly"],
         Fixture::EchoStdin => &[
             "stdin_closed_bytes_and_stream",

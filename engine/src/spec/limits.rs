@@ -37,7 +37,9 @@ pub struct Limits {
     /// CPUs (docker: `NanoCpus`). Default `null`.
     #[serde(default)]
     pub cpus: Option<f64>,
-    /// Bytes the workspace may grow by (wasi: enforced on writes). Default `null`.
+    /// Bytes the workspace may hold: each entry's length or allocated size, whichever is
+    /// larger, plus 512 bytes per entry (wasi: measured as the guest writes; the guest is
+    /// stopped with `ResourceExceeded { disk }`). Default `null`.
     #[serde(default)]
     pub disk: Option<ByteSize>,
 }

@@ -258,12 +258,6 @@ fn limit_issues(limits: &Limits) -> Vec<SpecIssue> {
             message: "the docker runtime cannot meter instructions (fuel is a wasi feature): remove it, or use `type: wasi`".into(),
         });
     }
-    if limits.disk.is_some() {
-        out.push(SpecIssue {
-            key: "limits.disk".into(),
-            message: "the docker runtime cannot enforce a workspace disk quota (bind mounts have none): remove it, or use `type: wasi`".into(),
-        });
-    }
     if let Some(m) = limits.memory
         && m.bytes() < MIN_MEMORY
     {
@@ -348,14 +342,10 @@ mod tests {
     #[test]
     fn limits_it_cannot_enforce_are_refused_by_key() {
         let e = DockerConfig::from_spec(&spec(
-            "type: docker\ndocker: { image: x }\nlimits: { fuel: 1000, disk: 1GiB, memory: 1MiB }\n",
+            "type: docker\ndocker: { image: x }\nlimits: { fuel: 1000, memory: 1MiB }\n",
         ))
         .unwrap_err();
-        assert_eq!(
-            keys(&e),
-            ["limits.fuel", "limits.disk", "limits.memory"],
-            "{e}"
-        );
+        assert_eq!(keys(&e), ["limits.fuel", "limits.memory"], "{e}");
         let ok = DockerConfig::from_spec(&spec(
             "type: docker\ndocker: { image: x }\nlimits: { memory: 64MiB, cpus: 0.5, processes: 64, open_files: 128 }\n",
         ));

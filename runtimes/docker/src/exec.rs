@@ -182,6 +182,14 @@ pub(crate) async fn supervise(
     let mut give_up_at: Option<tokio::time::Instant> = None;
     let deadline = tokio::time::Instant::from_std(t0) + timeout;
     let mut broken: Option<bollard::errors::Error> = None;
+    let disk = shared.disk.clone();
+    let over_quota = async move {
+        match &disk {
+            Some(watch) => watch.exceeded().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(over_quota);
 
     loop {
         if pid.done || reason.is_some() {
@@ -223,6 +231,9 @@ pub(crate) async fn supervise(
             }
             () = control.killed(), if reason.is_none() => {
                 reason = Some(EndReason::Killed);
+            }
+            _ = &mut over_quota, if reason.is_none() => {
+                reason = Some(EndReason::Disk);
             }
             done = join_opt(&mut killer), if swept.is_none() && killer.is_some() => {
                 swept = Some(done.unwrap_or_else(|e| {
@@ -266,6 +277,13 @@ pub(crate) async fn supervise(
         let rest = pid.give_up();
         out.push(&rest);
     }
+    if reason.is_none()
+        && let Some(watch) = &shared.disk
+        && watch.measure().await > watch.limit()
+    {
+        // Over the quota at the end, though no measurement caught it while it ran.
+        reason = Some(EndReason::Disk);
+    }
     let outcome = match reason {
         Some(r) => r.outcome(),
         None => {
@@ -281,6 +299,7 @@ pub(crate) async fn supervise(
         cpu_time: None,
         fuel_consumed: None,
         peak_memory: None,
+        peak_disk: None,
         stdout_bytes: out.total,
         stderr_bytes: err.total,
         deadline: Some(timeout),

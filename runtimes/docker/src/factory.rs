@@ -169,6 +169,12 @@ impl DockerRuntimeFactory {
             base_env: ctx.env.clone(),
             tracker: Arc::new(ExecutionTracker::new(ctx.runtime_id.clone())),
             protected_sessions: Mutex::new(Vec::new()),
+            disk: ctx
+                .spec
+                .spec
+                .limits
+                .disk
+                .map(|d| subrun::quota::DiskWatch::new(&ctx.workspace, d.bytes())),
             oom_kills: Mutex::new(0),
             live,
             gate: Arc::new(tokio::sync::RwLock::new(())),

@@ -16,6 +16,8 @@ pub(crate) enum EndReason {
     Killed,
     /// An output stream reached its cap.
     OutputCap,
+    /// The workspace went over `limits.disk`.
+    Disk,
 }
 
 impl EndReason {
@@ -26,6 +28,9 @@ impl EndReason {
             EndReason::Killed => Outcome::Killed,
             EndReason::OutputCap => Outcome::ResourceExceeded {
                 resource: Resource::Output,
+            },
+            EndReason::Disk => Outcome::ResourceExceeded {
+                resource: Resource::Disk,
             },
         }
     }

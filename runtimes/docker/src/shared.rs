@@ -48,6 +48,8 @@ pub(crate) struct Shared {
     /// held (write) by a sweep that may end processes outside the command's session, so it
     /// never mistakes a command that is just starting for an escaped process.
     pub(crate) gate: Arc<tokio::sync::RwLock<()>>,
+    /// The workspace quota (`limits.disk`) on the bind-mounted host directory, if any.
+    pub(crate) disk: Option<subrun::quota::DiskWatch>,
 }
 
 /// Decrements the live-supervisor count when dropped.

@@ -6,7 +6,8 @@
 //! | `output` | per-stream cap in the supervisor: truncate, flag, end the group |
 //! | `memory` | `RLIMIT_AS` (address space) of every process the command starts |
 //! | `open_files` | `RLIMIT_NOFILE` of every process the command starts |
-//! | `fuel`, `processes`, `cpus`, `disk` | refused by `validate` |
+//! | `disk` | the supervisor measures the workspace every 25 ms (and at the end) and ends the group over the quota; it bounds the workspace only, not the rest of the host |
+//! | `fuel`, `processes`, `cpus` | refused by `validate` |
 
 use std::os::unix::process::CommandExt as _;
 use std::process::Command;
@@ -41,11 +42,6 @@ pub(crate) fn refused(limits: &Limits) -> Vec<SpecIssue> {
         "cpus",
         limits.cpus.is_some(),
         "there is no CPU quota without cgroups; remove it or use the `docker` runtime",
-    );
-    refuse(
-        "disk",
-        limits.disk.is_some(),
-        "host processes can write anywhere the user can; remove it or use the `wasi` runtime",
     );
     issues
 }

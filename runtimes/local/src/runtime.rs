@@ -6,6 +6,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use subrun::env::with_call_env;
+use subrun::quota::DiskWatch;
 use subrun::setup::run_setup;
 use subrun::{
     Capabilities, ExecRequest, Execution, ExecutionControl, ExecutionId, ExecutionTracker, Outcome,
@@ -193,6 +194,12 @@ impl Inner {
             output_cap: self.spec.spec.limits.output.bytes(),
             control: ticket.control.clone(),
             sink,
+            disk: self
+                .spec
+                .spec
+                .limits
+                .disk
+                .map(|d| DiskWatch::new(&self.workspace, d.bytes())),
         };
         Ok((started, request.stdin, plan))
     }
@@ -249,6 +256,7 @@ impl Inner {
                 cpu_time: reaped.map(|r| r.cpu_time),
                 fuel_consumed: None,
                 peak_memory: reaped.map(|r| r.peak_rss),
+                peak_disk: None,
                 stdout_bytes: stdout.total,
                 stderr_bytes: stderr.total,
                 deadline: Some(deadline),

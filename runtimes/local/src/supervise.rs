@@ -19,6 +19,7 @@ use std::time::{Duration, Instant};
 use futures::FutureExt as _;
 use rustix::process::Signal;
 use subrun::output::{Captured, StreamCapture, StreamKind};
+use subrun::quota::DiskWatch;
 use subrun::{EventSender, ExecutionControl, Outcome, Resource, RuntimeError, Stdin};
 use tokio::io::{AsyncRead, AsyncReadExt as _};
 use tokio::time::Sleep;
@@ -47,6 +48,8 @@ pub(crate) struct Plan {
     pub(crate) control: ExecutionControl,
     /// Where output chunks are streamed, if anywhere.
     pub(crate) sink: Option<EventSender>,
+    /// The workspace quota (`limits.disk`), if any.
+    pub(crate) disk: Option<DiskWatch>,
 }
 
 /// What the supervisor observed.
@@ -68,6 +71,7 @@ enum Stop {
     TimedOut,
     Killed,
     OutputCap,
+    Disk,
 }
 
 impl Stop {
@@ -77,6 +81,9 @@ impl Stop {
             Stop::Killed => Outcome::Killed,
             Stop::OutputCap => Outcome::ResourceExceeded {
                 resource: Resource::Output,
+            },
+            Stop::Disk => Outcome::ResourceExceeded {
+                resource: Resource::Disk,
             },
         }
     }
@@ -125,7 +132,14 @@ pub(crate) async fn supervise(
     let deadline = tokio::time::sleep_until(far_instant(started_at, plan.deadline).into());
     let killed = plan.control.killed();
     let timer = tokio::time::sleep(Duration::ZERO);
-    tokio::pin!(deadline, killed, timer);
+    let disk = plan.disk.clone();
+    let over_quota = async move {
+        match &disk {
+            Some(watch) => watch.exceeded().await,
+            None => std::future::pending().await,
+        }
+    };
+    tokio::pin!(deadline, killed, timer, over_quota);
 
     let mut state = State {
         phase: Phase::Running,
@@ -165,6 +179,9 @@ pub(crate) async fn supervise(
             () = &mut killed, if state.phase == Phase::Running => {
                 state.begin_stop(Stop::Killed, &group, timer.as_mut());
             }
+            _ = &mut over_quota, if state.phase == Phase::Running => {
+                state.begin_stop(Stop::Disk, &group, timer.as_mut());
+            }
             () = &mut timer, if state.phase != Phase::Running => match state.phase {
                 Phase::Terminating => {
                     group.signal(Signal::KILL);
@@ -190,6 +207,13 @@ pub(crate) async fn supervise(
                 Phase::Running => {}
             },
         }
+    }
+    if state.stop.is_none()
+        && let Some(watch) = &plan.disk
+        && watch.measure().await > watch.limit()
+    {
+        // Over the quota at the end, though no measurement caught it while it ran.
+        state.stop = Some(Stop::Disk);
     }
     let outcome = match (state.stop, &reaped) {
         (Some(stop), _) => stop.outcome(),
@@ -228,9 +252,16 @@ impl State {
         self.stop = Some(why);
         if self.phase == Phase::Running {
             tracing::debug!(?why, "stopping the command");
-            group.signal(Signal::TERM);
-            self.phase = Phase::Terminating;
-            reset(timer, TERM_GRACE);
+            if why == Stop::Disk {
+                // Every millisecond of grace is more data written past the quota.
+                group.signal(Signal::KILL);
+                self.phase = Phase::Killing;
+                reset(timer, KILL_WAIT);
+            } else {
+                group.signal(Signal::TERM);
+                self.phase = Phase::Terminating;
+                reset(timer, TERM_GRACE);
+            }
         }
     }
 }

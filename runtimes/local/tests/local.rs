@@ -781,20 +781,10 @@ async fn memory_and_open_files_are_rlimits_of_the_command() {
 fn validate_refuses_every_limit_it_cannot_enforce_by_key() {
     let factory = LocalRuntimeFactory::new();
     let err = factory
-        .validate(&spec(
-            "limits: { fuel: 1000, processes: 4, cpus: 1.5, disk: 1MiB }",
-        ))
+        .validate(&spec("limits: { fuel: 1000, processes: 4, cpus: 1.5 }"))
         .unwrap_err();
     let keys: Vec<&str> = err.issues.iter().map(|i| i.key.as_str()).collect();
-    assert_eq!(
-        keys,
-        [
-            "limits.fuel",
-            "limits.processes",
-            "limits.cpus",
-            "limits.disk"
-        ]
-    );
+    assert_eq!(keys, ["limits.fuel", "limits.processes", "limits.cpus"]);
     let message = err.to_string();
     assert!(
         message.contains("limits.processes") && message.contains("RLIMIT_NPROC"),

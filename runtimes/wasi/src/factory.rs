@@ -125,12 +125,6 @@ impl WasiRuntimeFactory {
                 format!("the wasi runtime cannot throttle a guest below one CPU (found {c})"),
             );
         }
-        if limits.disk.is_some() {
-            issue(
-                "limits.disk",
-                "the wasi runtime does not enforce a disk quota yet".into(),
-            );
-        }
         if issues.is_empty() {
             Ok(config)
         } else {

@@ -217,6 +217,9 @@ impl Inner {
                 deadline: Instant::now() + timeout,
                 stop: stop.clone(),
                 open_limit,
+                disk: self.limits.disk.map(|d| {
+                    crate::quota::DiskQuota::new(d.bytes(), self.view.workspace.host.clone())
+                }),
             },
         );
         store.limiter(|s| &mut s.limiter);
@@ -230,8 +233,13 @@ impl Inner {
             })?;
         }
         store.set_epoch_deadline(1);
-        store.epoch_deadline_callback(|cx| {
-            let s = cx.data();
+        store.epoch_deadline_callback(|mut cx| {
+            let s = cx.data_mut();
+            if let Some(q) = &mut s.disk
+                && !q.tick()
+            {
+                s.stop.raise(Resource::Disk);
+            }
             if s.control.is_killed() || s.stop.get().is_some() || Instant::now() >= s.deadline {
                 Ok(UpdateDeadline::Interrupt)
             } else {
@@ -358,11 +366,20 @@ impl Prepared {
                 if let Some(f) = fuel {
                     usage.fuel_consumed = Some(f.saturating_sub(store.get_fuel().unwrap_or(0)));
                 }
+                let over_quota = store.data_mut().disk.as_mut().is_some_and(|q| !q.finish());
                 let state = store.data();
                 usage.peak_memory = Some(state.limiter.peak_memory as u64);
+                usage.peak_disk = state.disk.as_ref().map(|q| q.peak);
                 let classified = match end {
                     End::Killed => (Outcome::Killed, None),
                     End::TimedOut => (Outcome::TimedOut, None),
+                    // Over the quota at the end, though no measurement caught it while running.
+                    End::Returned(Ok(_)) if over_quota => (
+                        Outcome::ResourceExceeded {
+                            resource: Resource::Disk,
+                        },
+                        None,
+                    ),
                     End::Returned(Ok(code)) => (Outcome::Exited { code }, Some(code)),
                     End::Returned(Err(e)) => classify(&e, state, deadline),
                 };

@@ -101,6 +101,8 @@ pub(crate) struct StoreState {
     pub(crate) stop: Arc<StopSignal>,
     /// Handles (files, preopens, stdio) at which `path_open` fails with `EMFILE`.
     pub(crate) open_limit: Option<usize>,
+    /// The workspace size quota, when `limits.disk` is set.
+    pub(crate) disk: Option<crate::quota::DiskQuota>,
 }
 
 /// WASI errno `mfile`: too many open files.
@@ -109,16 +111,70 @@ const ERRNO_MFILE: i32 = 33;
 /// The parameters of preview1 `path_open`.
 type PathOpenArgs = (i32, i32, i32, i32, i32, i64, i64, i32, i32);
 
+/// Calls wasmtime-wasi's stock preview1 function `$func` with the caller's memory, exactly as
+/// its own linker glue does.
+macro_rules! stock {
+    ($caller:ident, $func:ident ( $($arg:expr),* $(,)? )) => {
+        stock!(@call $caller, $func, ($($arg),*), .await)
+    };
+    (sync $caller:ident, $func:ident ( $($arg:expr),* $(,)? )) => {
+        stock!(@call $caller, $func, ($($arg),*),)
+    };
+    (@call $caller:ident, $func:ident, ( $($arg:expr),* ), $($await:tt)*) => {{
+        let fuel = $caller.as_context_mut().hostcall_fuel();
+        let Some(Extern::Memory(memory)) = $caller.get_export("memory") else {
+            return Err(wasmtime::Error::msg("missing required memory export"));
+        };
+        let (bytes, state) = memory.data_and_store_mut(&mut $caller);
+        state.wasi.set_hostcall_fuel(fuel);
+        let mut mem = wiggle::GuestMemory::Unshared(bytes);
+        p1::$func(&mut state.wasi, &mut mem, $($arg),*) $($await)*
+    }};
+}
+
+/// After a call that may grow the workspace: charges the quota (if any) and stops the guest
+/// when it is over.
+fn charge_disk(
+    caller: &mut Caller<'_, StoreState>,
+    bytes: u64,
+    measure_now: bool,
+) -> wasmtime::Result<()> {
+    let state = caller.data_mut();
+    if let Some(q) = &mut state.disk
+        && !q.charge(bytes, measure_now)
+    {
+        state.stop.raise(Resource::Disk);
+        return Err(wasmtime::Error::msg("disk quota exceeded"));
+    }
+    Ok(())
+}
+
+/// Reads the little-endian u32 the guest's `nwritten` pointer received.
+fn read_u32(caller: &mut Caller<'_, StoreState>, ptr: i32) -> u64 {
+    let Some(Extern::Memory(m)) = caller.get_export("memory") else {
+        return 0;
+    };
+    let data = m.data(&*caller);
+    let at = ptr as u32 as usize;
+    data.get(at..at + 4)
+        .and_then(|b| b.try_into().ok())
+        .map_or(0, |b: [u8; 4]| u64::from(u32::from_le_bytes(b)))
+}
+
 /// Replaces host functions whose stock behaviour does not fit the engine's contract:
 /// - `proc_exit` accepts every status a shell reports (0..=255) instead of failing at 126+;
 /// - `path_open` fails with `EMFILE` once the guest holds `limits.open_files` files, instead of
-///   trapping when the handle table fills up; below the limit it is the stock implementation,
-///   called through the same preview1 glue wasmtime-wasi's own linker uses.
+///   trapping when the handle table fills up;
+/// - calls that can grow the workspace charge `limits.disk` (see [`crate::quota`]).
+///
+/// Below those checks every function is the stock implementation, called through the same
+/// preview1 glue wasmtime-wasi's own linker uses; with no quota the cost is the stock cost.
 pub(crate) fn shadow_host_functions(linker: &mut Linker<StoreState>) -> wasmtime::Result<()> {
     use wasmtime_wasi::p1::wasi_snapshot_preview1::{self as p1, WasiSnapshotPreview1 as _};
+    const M: &str = "wasi_snapshot_preview1";
     linker.allow_shadowing(true);
     linker.func_wrap_async(
-        "wasi_snapshot_preview1",
+        M,
         "path_open",
         |mut caller: Caller<'_, StoreState>, args: PathOpenArgs| {
             Box::new(async move {
@@ -128,33 +184,101 @@ pub(crate) fn shadow_host_functions(linker: &mut Linker<StoreState>) -> wasmtime
                         return Ok(ERRNO_MFILE);
                     }
                 }
-                let fuel = caller.as_context_mut().hostcall_fuel();
-                let Some(Extern::Memory(memory)) = caller.get_export("memory") else {
-                    return Err(wasmtime::Error::msg("missing required memory export"));
-                };
-                let (bytes, state) = memory.data_and_store_mut(&mut caller);
-                state.wasi.set_hostcall_fuel(fuel);
-                let mut mem = wiggle::GuestMemory::Unshared(bytes);
                 let (a0, a1, a2, a3, a4, a5, a6, a7, a8) = args;
-                p1::path_open(
-                    &mut state.wasi,
-                    &mut mem,
-                    a0,
-                    a1,
-                    a2,
-                    a3,
-                    a4,
-                    a5,
-                    a6,
-                    a7,
-                    a8,
-                )
-                .await
+                let errno = stock!(caller, path_open(a0, a1, a2, a3, a4, a5, a6, a7, a8))?;
+                charge_disk(&mut caller, 0, false)?;
+                Ok(errno)
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        M,
+        "fd_write",
+        |mut caller: Caller<'_, StoreState>, (fd, iovs, len, out): (i32, i32, i32, i32)| {
+            Box::new(async move {
+                let errno = stock!(caller, fd_write(fd, iovs, len, out))?;
+                if fd > 2 && caller.data().disk.is_some() {
+                    let n = read_u32(&mut caller, out);
+                    charge_disk(&mut caller, n, false)?;
+                }
+                Ok(errno)
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        M,
+        "fd_pwrite",
+        |mut caller: Caller<'_, StoreState>,
+         (fd, iovs, len, offset, out): (i32, i32, i32, i64, i32)| {
+            Box::new(async move {
+                let errno = stock!(caller, fd_pwrite(fd, iovs, len, offset, out))?;
+                if caller.data().disk.is_some() {
+                    let n = read_u32(&mut caller, out);
+                    // A write past the end can leave a hole: measure at once.
+                    charge_disk(&mut caller, n, true)?;
+                }
+                Ok(errno)
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        M,
+        "fd_allocate",
+        |mut caller: Caller<'_, StoreState>, (fd, offset, len): (i32, i64, i64)| {
+            Box::new(async move {
+                let errno = stock!(sync caller, fd_allocate(fd, offset, len))?;
+                charge_disk(&mut caller, 0, true)?;
+                Ok(errno)
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        M,
+        "fd_filestat_set_size",
+        |mut caller: Caller<'_, StoreState>, (fd, size): (i32, i64)| {
+            Box::new(async move {
+                let errno = stock!(caller, fd_filestat_set_size(fd, size))?;
+                charge_disk(&mut caller, 0, true)?;
+                Ok(errno)
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        M,
+        "path_create_directory",
+        |mut caller: Caller<'_, StoreState>, (fd, p, l): (i32, i32, i32)| {
+            Box::new(async move {
+                let errno = stock!(caller, path_create_directory(fd, p, l))?;
+                charge_disk(&mut caller, 0, false)?;
+                Ok(errno)
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        M,
+        "path_link",
+        |mut caller: Caller<'_, StoreState>,
+         (a, b, c, d, e, f, g): (i32, i32, i32, i32, i32, i32, i32)| {
+            Box::new(async move {
+                let errno = stock!(caller, path_link(a, b, c, d, e, f, g))?;
+                charge_disk(&mut caller, 0, false)?;
+                Ok(errno)
+            })
+        },
+    )?;
+    linker.func_wrap_async(
+        M,
+        "path_symlink",
+        |mut caller: Caller<'_, StoreState>, (a, b, c, d, e): (i32, i32, i32, i32, i32)| {
+            Box::new(async move {
+                let errno = stock!(caller, path_symlink(a, b, c, d, e))?;
+                charge_disk(&mut caller, 0, false)?;
+                Ok(errno)
             })
         },
     )?;
     linker.func_wrap(
-        "wasi_snapshot_preview1",
+        M,
         "proc_exit",
         |_: Caller<'_, StoreState>, status: i32| -> wasmtime::Result<()> {
             Err(wasmtime::Error::new(I32Exit(status & 0xff)))

@@ -40,6 +40,7 @@ macro_rules! for_each_case {
         $m!(memory_bomb_ends_in_a_memory_outcome);
         $m!(deep_recursion_crashes_the_guest_not_the_host);
         $m!(open_files_limit_is_enforced);
+        $m!(disk_quota_stops_a_filling_guest);
         $m!(workspace_files_round_trip);
         $m!(workspace_paths_are_confined);
         $m!(placeholders_render_to_the_runtime_path);
