@@ -11,10 +11,10 @@ Exit codes:
   run         the command's own exit code; when it did not exit by itself, the shell-like code of
               its outcome: 124 timed out, 127 command not found, 134 wasm trap, 137 killed or out
               of memory, 152 fuel exhausted, 153 output limit, 128+N signal N
-  125         subrun itself failed (bad spec, missing guest file, engine error); the error and
-              each cause are printed on stderr
+  125         subrun itself failed (bad spec, missing guest file, engine error; for `build`: a
+              missing target or toolchain piece); the error and each cause are printed on stderr
   130, 143    `run` was interrupted by SIGINT / SIGTERM (the command was killed, cleaned up)
-  1           `spec check`: at least one file is invalid
+  1           `spec check`: at least one file is invalid; `build`: the compiler rejected the code
   2           usage error (unknown option, missing argument)";
 
 /// Run untrusted code submissions under WebAssembly (wasi), Docker or a host process.
@@ -36,11 +36,34 @@ pub(crate) enum Command {
     /// and `python`, `python3` and `node` when their guest files are installed.
     #[command(after_help = EXIT_CODES)]
     Run(RunArgs),
+    /// Build a submission to a wasm32-wasip1 module: a Cargo project (cargo, target
+    /// wasm32-wasip1) or a .c/.cpp file (clang with wasi-libc); prints the module's path.
+    ///
+    /// When the Rust target or a piece of the C toolchain is missing, says exactly what to
+    /// install and exits with 125.
+    #[command(after_help = EXIT_CODES)]
+    Build(BuildArgs),
     /// Environment specs.
     #[command(subcommand)]
     Spec(SpecCommand),
     /// Remove containers that subrun created and left behind (label `subrun.session`).
     Gc(GcArgs),
+}
+
+/// Options of `subrun build`.
+#[derive(Debug, Args)]
+pub(crate) struct BuildArgs {
+    /// A Cargo project (its directory or its Cargo.toml), or one .c / .cpp (.cc, .cxx) file.
+    /// Default: the current directory.
+    #[arg(value_name = "DIR|FILE")]
+    pub(crate) path: Option<PathBuf>,
+    /// Where to write the module. Default: `<binary name>.wasm` (Rust) or `<file stem>.wasm`
+    /// (C, C++) in the current directory.
+    #[arg(short = 'o', long = "out", value_name = "OUT.wasm")]
+    pub(crate) out: Option<PathBuf>,
+    /// The binary to build when the Cargo project has several.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) bin: Option<String>,
 }
 
 /// Options of `subrun gc`.
@@ -193,6 +216,22 @@ mod tests {
         };
         assert!(args.json);
         assert_eq!(args.command, ["ls", "-la"]);
+    }
+
+    #[test]
+    fn build_takes_a_path_and_an_output() {
+        let cli = Cli::try_parse_from(["subrun", "build", "sub/", "-o", "out.wasm"])
+            .expect("valid command line");
+        let Command::Build(args) = cli.command else {
+            panic!("expected build")
+        };
+        assert_eq!(args.path, Some(PathBuf::from("sub/")));
+        assert_eq!(args.out, Some(PathBuf::from("out.wasm")));
+        let cli = Cli::try_parse_from(["subrun", "build"]).expect("valid command line");
+        let Command::Build(args) = cli.command else {
+            panic!("expected build")
+        };
+        assert_eq!(args.path, None);
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::path::Path;
 use serde_json::json;
 use subrun::{EnvironmentSpec, SpecError};
 
-use crate::guests::installed_programs;
+use crate::guests::installed_programs_json;
 
 /// What the default spec is called in messages.
 pub(crate) const ORIGIN: &str = "default spec";
@@ -26,7 +26,7 @@ pub(crate) fn default_spec(
         "name": "default",
         "wasi": {
             "workdir": "/workspace",
-            "programs": installed_programs(guest_dir),
+            "programs": installed_programs_json(guest_dir),
         },
     });
     EnvironmentSpec::from_value(doc, ORIGIN, base_dir)

@@ -2,6 +2,8 @@
 
 /// subrun itself failed: bad spec, missing guest file, engine error.
 pub(crate) const FAILURE: i32 = 125;
+/// `build`: the compiler rejected the submission.
+pub(crate) const BUILD_FAILED: i32 = 1;
 /// `spec check` found an invalid file.
 pub(crate) const INVALID_SPEC: i32 = 1;
 /// `run` was interrupted by SIGINT (`128 + 2`).

@@ -2,14 +2,15 @@
 //!
 //! The command line of subrun: `subrun run` runs one command in a fresh session (the `wasi`
 //! runtime by default), `subrun spec check` validates environment specs, `subrun gc` removes
-//! containers left behind. This is the only crate that knows every runtime: it registers
+//! containers left behind, `subrun build` builds a submission to a `wasm32-wasip1` module. This is the only crate that knows every runtime: it registers
 //! `local`, `wasi` and `docker` explicitly in one [`subrun::Registry`].
 //!
 //! Exit codes: the command's own for `run` (124 timeout, 127 not found, 134 trap, 137
 //! killed...), 125 when subrun itself failed, 2 for usage errors, 1 when `spec check` finds an
-//! invalid file. See `docs/cli.md`.
+//! invalid file or the compiler rejects a `build`. See `docs/cli.md` and `docs/guests.md`.
 
 mod args;
+mod build;
 mod default_spec;
 mod dir_size;
 mod error;
@@ -38,7 +39,7 @@ fn main() {
         Ok(code) => code,
         Err(err) => {
             eprintln!("{}", render_chain(&err));
-            exit::FAILURE
+            err.exit_code()
         }
     };
     std::process::exit(code);
@@ -74,6 +75,7 @@ fn run_cli(cli: Cli) -> Result<i32, CliError> {
             Command::Spec(SpecCommand::Check(args)) => {
                 Ok(spec_check::check(&registry::build()?, &args))
             }
+            Command::Build(args) => build::build(&args),
             Command::Spec(SpecCommand::Default) => print_default_spec(),
             Command::Gc(args) => gc::gc(args.session).await,
         }
@@ -87,7 +89,7 @@ fn run_cli(cli: Cli) -> Result<i32, CliError> {
 /// `subrun spec default`.
 fn print_default_spec() -> Result<i32, CliError> {
     let cwd = std::env::current_dir().map_err(CliError::CurrentDir)?;
-    let spec = default_spec::default_spec(guests::guest_dir().as_deref(), &cwd)
+    let spec = default_spec::default_spec(subrun_wasi::guests::guest_dir().as_deref(), &cwd)
         .map_err(CliError::LoadSpec)?;
     print!("{}", spec.to_yaml());
     Ok(0)

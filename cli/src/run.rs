@@ -14,13 +14,14 @@ use subrun::{
     EnvironmentSpec, ExecRequest, Outcome, Registry, RuntimeError, RuntimeEvent, RuntimeResult,
     Session, SpawnOptions,
 };
+use subrun_wasi::guests::guest_dir;
 
 use crate::args::RunArgs;
 use crate::default_spec::default_spec;
 use crate::dir_size::{MAX_BYTES, MAX_ENTRIES, check_size};
 use crate::error::{CliError, render_chain};
 use crate::exit::{BROKEN_PIPE, process_code};
-use crate::guests::{guest_dir, missing_guest_message};
+use crate::guests::{check_guest_word, complete_programs};
 use crate::signals::Signals;
 use crate::terminal::{Terminal, Written};
 
@@ -106,20 +107,17 @@ fn choose_spec(
     args: &RunArgs,
     command: &str,
 ) -> Result<(EnvironmentSpec, Option<PathBuf>), CliError> {
+    let guests = guest_dir();
     if let Some(path) = &args.env {
-        let spec = EnvironmentSpec::from_path(path).map_err(CliError::LoadSpec)?;
+        let mut spec = EnvironmentSpec::from_path(path).map_err(CliError::LoadSpec)?;
+        complete_programs(&mut spec, guests.as_deref());
+        check_guest_word(&spec, command, guests.as_deref())?;
         return Ok((spec, args.workspace.clone()));
     }
     // Ambient: the process's current directory is the default workspace.
     let cwd = std::env::current_dir().map_err(CliError::CurrentDir)?;
-    let guests = guest_dir();
-    if let Some(word) = shell_words::split(command)
-        .ok()
-        .and_then(|w| w.into_iter().next())
-        && let Some(message) = missing_guest_message(&word, guests.as_deref())
-    {
-        return Err(CliError::GuestMissing(message));
-    }
+    let spec = default_spec(guests.as_deref(), &cwd).map_err(CliError::LoadSpec)?;
+    check_guest_word(&spec, command, guests.as_deref())?;
     let dir = match &args.workspace {
         Some(dir) => dir.clone(),
         None => {
@@ -127,7 +125,6 @@ fn choose_spec(
             cwd.clone()
         }
     };
-    let spec = default_spec(guests.as_deref(), &cwd).map_err(CliError::LoadSpec)?;
     Ok((spec, Some(dir)))
 }
 

@@ -25,6 +25,7 @@ mod config;
 mod determinism;
 mod engine;
 mod factory;
+pub mod guests;
 mod quota;
 mod run;
 mod runtime;

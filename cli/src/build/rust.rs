@@ -1,0 +1,204 @@
+//! Rust submissions: `cargo build --release --target wasm32-wasip1`, after checking that the
+//! toolchain cargo will use has the target's standard library.
+
+use std::ffi::OsString;
+use std::io::{BufRead as _, BufReader};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use serde_json::Value;
+
+use super::{WASM_TARGET, create_parent, output_path};
+use crate::error::CliError;
+
+/// Builds the Cargo project in `dir` and copies its binary to `out` (default `<bin>.wasm`).
+///
+/// # Errors
+/// See [`super::build`].
+pub(super) fn build(
+    dir: &Path,
+    bin: Option<&str>,
+    out: Option<&Path>,
+) -> Result<PathBuf, CliError> {
+    check_target(dir)?;
+    // Ambient: the cargo that runs subrun (`CARGO`, as cargo sets it), else the one on PATH.
+    let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
+    let mut cmd = Command::new(&cargo);
+    cmd.args(["build", "--release", "--target", WASM_TARGET])
+        .arg("--message-format=json-render-diagnostics")
+        .arg("--manifest-path")
+        .arg(dir.join("Cargo.toml"))
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit());
+    if let Some(bin) = bin {
+        cmd.args(["--bin", bin]);
+    }
+    let mut child = cmd.spawn().map_err(|source| {
+        if source.kind() == std::io::ErrorKind::NotFound {
+            CliError::BuildToolMissing(format!(
+                "cargo is not installed (no `{}` on PATH): install a Rust toolchain with rustup, then run `rustup target add {WASM_TARGET}`",
+                cargo.to_string_lossy()
+            ))
+        } else {
+            CliError::RunTool {
+                tool: cargo.to_string_lossy().into_owned(),
+                source,
+            }
+        }
+    })?;
+    let mut binaries = Vec::new();
+    if let Some(stdout) = child.stdout.take() {
+        for line in BufReader::new(stdout).lines() {
+            let line = line.map_err(|source| CliError::RunTool {
+                tool: "cargo".into(),
+                source,
+            })?;
+            if let Some(found) = binary_of(&line) {
+                binaries.push(found);
+            }
+        }
+    }
+    let status = child.wait().map_err(|source| CliError::RunTool {
+        tool: "cargo".into(),
+        source,
+    })?;
+    if !status.success() {
+        return Err(CliError::BuildFailed {
+            what: format!("cargo build of {}", dir.display()),
+        });
+    }
+    let (name, wasm) = match binaries.as_slice() {
+        [] => {
+            return Err(CliError::BuildOutput(format!(
+                "cargo built no binary in {}: a submission needs a `src/main.rs` or a [[bin]] target",
+                dir.display()
+            )));
+        }
+        [one] => one.clone(),
+        many => {
+            let names: Vec<&str> = many.iter().map(|(n, _)| n.as_str()).collect();
+            return Err(CliError::BuildOutput(format!(
+                "{} builds several binaries ({}): choose one with --bin NAME",
+                dir.display(),
+                names.join(", ")
+            )));
+        }
+    };
+    let out = output_path(out, &name);
+    create_parent(&out)?;
+    std::fs::copy(&wasm, &out).map_err(|source| CliError::WriteModule {
+        path: out.clone(),
+        source,
+    })?;
+    Ok(out)
+}
+
+/// `(name, path)` of the binary a cargo JSON message announces, if it announces one.
+fn binary_of(line: &str) -> Option<(String, PathBuf)> {
+    let msg: Value = serde_json::from_str(line).ok()?;
+    if msg["reason"] != "compiler-artifact" {
+        return None;
+    }
+    let path = msg["executable"].as_str()?;
+    let name = msg["target"]["name"].as_str()?;
+    Some((name.to_string(), PathBuf::from(path)))
+}
+
+/// Fails with the command that installs the target when the toolchain cargo will use in
+/// `dir` (rustup honours `rust-toolchain.toml` there) has no standard library for
+/// `wasm32-wasip1`. Asks `rustc --print target-libdir` with the same `RUSTC` and rustflags
+/// (`CARGO_ENCODED_RUSTFLAGS`, else `RUSTFLAGS`) that cargo reads from the environment.
+fn check_target(dir: &Path) -> Result<(), CliError> {
+    let rustc = std::env::var_os("RUSTC").unwrap_or_else(|| "rustc".into());
+    let add = add_target_command();
+    let output = Command::new(&rustc)
+        .args(rustflags())
+        .args(["--print", "target-libdir", "--target", WASM_TARGET])
+        .current_dir(dir)
+        .stdin(Stdio::null())
+        .output()
+        .map_err(|source| {
+            if source.kind() == std::io::ErrorKind::NotFound {
+                CliError::BuildToolMissing(format!(
+                    "rustc is not installed (no `{}` on PATH): install a Rust toolchain with rustup, then run `{add}`",
+                    rustc.to_string_lossy()
+                ))
+            } else {
+                CliError::RunTool {
+                    tool: rustc.to_string_lossy().into_owned(),
+                    source,
+                }
+            }
+        })?;
+    if !output.status.success() {
+        return Err(CliError::BuildToolMissing(format!(
+            "rustc cannot build for {WASM_TARGET} ({}): install the target with `{add}`",
+            String::from_utf8_lossy(&output.stderr).trim()
+        )));
+    }
+    let libdir = PathBuf::from(String::from_utf8_lossy(&output.stdout).trim());
+    let has_std = std::fs::read_dir(&libdir).is_ok_and(|entries| {
+        entries.flatten().any(|e| {
+            let name = e.file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("libstd-") && name.ends_with(".rlib")
+        })
+    });
+    if has_std {
+        Ok(())
+    } else {
+        Err(CliError::BuildToolMissing(format!(
+            "the Rust target {WASM_TARGET} is not installed (rustc finds no standard library for it in {}): install it with `{add}`",
+            libdir.display()
+        )))
+    }
+}
+
+/// `rustup target add wasm32-wasip1`, with `--toolchain` when `RUSTUP_TOOLCHAIN` picks one.
+fn add_target_command() -> String {
+    match std::env::var("RUSTUP_TOOLCHAIN") {
+        Ok(t) if !t.is_empty() => format!("rustup target add {WASM_TARGET} --toolchain {t}"),
+        _ => format!("rustup target add {WASM_TARGET}"),
+    }
+}
+
+/// The rustflags cargo takes from the environment: `CARGO_ENCODED_RUSTFLAGS` (separated by
+/// 0x1f), else `RUSTFLAGS` (separated by whitespace).
+fn rustflags() -> Vec<OsString> {
+    if let Some(encoded) = std::env::var_os("CARGO_ENCODED_RUSTFLAGS") {
+        let encoded = encoded.to_string_lossy().into_owned();
+        return encoded
+            .split('\x1f')
+            .filter(|f| !f.is_empty())
+            .map(OsString::from)
+            .collect();
+    }
+    std::env::var("RUSTFLAGS")
+        .map(|f| f.split_whitespace().map(OsString::from).collect())
+        .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_artifacts_with_an_executable_are_binaries() {
+        let bin = r#"{"reason":"compiler-artifact","target":{"name":"hello","kind":["bin"]},"executable":"/t/wasm32-wasip1/release/hello.wasm"}"#;
+        assert_eq!(
+            binary_of(bin),
+            Some((
+                "hello".into(),
+                PathBuf::from("/t/wasm32-wasip1/release/hello.wasm")
+            ))
+        );
+        let lib = r#"{"reason":"compiler-artifact","target":{"name":"serde","kind":["lib"]},"executable":null}"#;
+        assert_eq!(binary_of(lib), None);
+        assert_eq!(
+            binary_of(r#"{"reason":"build-finished","success":true}"#),
+            None
+        );
+        assert_eq!(binary_of("not json"), None);
+    }
+}
