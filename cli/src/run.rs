@@ -122,7 +122,7 @@ fn choose_spec(
         Some(dir) => dir.clone(),
         None => {
             check_size(&cwd, MAX_ENTRIES, MAX_BYTES)?;
-            cwd.clone()
+            cwd
         }
     };
     Ok((spec, Some(dir)))

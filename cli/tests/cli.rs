@@ -934,3 +934,369 @@ fn gc_removes_leftover_containers_by_label_and_says_which() {
     assert_eq!(code(&again), 0);
     assert_eq!(text(&again.stdout), "nothing to remove\n");
 }
+
+// ---------------------------------------------------------------- build, examples, real guests
+
+/// The repository's root.
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("..")
+}
+
+/// `subrun build ...` with its own cargo target directory (so the repository's examples never
+/// get a target/ of their own from the tests).
+fn subrun_build(cache: &Path, cwd: &Path, args: &[&std::ffi::OsStr]) -> Output {
+    subrun(cache)
+        .current_dir(cwd)
+        .env(
+            "CARGO_TARGET_DIR",
+            Path::new(env!("CARGO_TARGET_TMPDIR")).join("subrun-build"),
+        )
+        .env_remove("RUSTFLAGS")
+        .env_remove("CARGO_ENCODED_RUSTFLAGS")
+        .env_remove("WASI_SYSROOT")
+        .arg("build")
+        .args(args)
+        .output()
+        .unwrap()
+}
+
+fn os(s: &str) -> &std::ffi::OsStr {
+    std::ffi::OsStr::new(s)
+}
+
+#[test]
+fn build_then_run_the_hello_example() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let example = repo().join("guest-sdk/examples/hello");
+    let out = subrun_build(cache.path(), dir.path(), &[example.as_os_str()]);
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "hello.wasm\n");
+    assert!(dir.path().join("hello.wasm").is_file());
+    std::fs::write(dir.path().join("in.txt"), "x\ny\n").unwrap();
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .args([
+            "run",
+            "--stdin",
+            "in.txt",
+            "--",
+            "hello.wasm",
+            "Ada",
+            "Grace",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "hello, Ada and Grace, from wasm32-wasip1\n2 lines on stdin\n"
+    );
+}
+
+#[test]
+fn build_then_run_the_rust_submission_example() {
+    // docs/examples.md: subrun build examples/rust-submission -o .../stats.wasm, then run it.
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let example = repo().join("examples/rust-submission");
+    let wasm = dir.path().join("sub/stats.wasm");
+    let out = subrun_build(
+        cache.path(),
+        &repo(),
+        &[example.as_os_str(), os("-o"), wasm.as_os_str()],
+    );
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), format!("{}\n", wasm.display()));
+    let out = subrun(cache.path())
+        .current_dir(repo())
+        .arg("run")
+        .arg("--workspace")
+        .arg(dir.path().join("sub"))
+        .args(["--stdin", "examples/rust-submission/cases/1.in"])
+        .args(["--", "stats.wasm", "2"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        std::fs::read_to_string(example.join("cases/1.out")).unwrap()
+    );
+}
+
+#[test]
+fn build_then_run_the_c_submission_example() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let wasm = dir.path().join("sub/sum.wasm");
+    let out = subrun_build(
+        cache.path(),
+        &repo(),
+        &[
+            os("examples/c-submission/main.c"),
+            os("-o"),
+            wasm.as_os_str(),
+        ],
+    );
+    assert_eq!(
+        code(&out),
+        0,
+        "clang with wasi-libc is required (scripts/setup.sh installs it); stderr: {}",
+        text(&out.stderr)
+    );
+    let out = subrun(cache.path())
+        .current_dir(repo())
+        .arg("run")
+        .arg("--workspace")
+        .arg(dir.path().join("sub"))
+        .args([
+            "--stdin",
+            "examples/c-submission/cases/1.in",
+            "--",
+            "sum.wasm",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        std::fs::read_to_string(repo().join("examples/c-submission/cases/1.out")).unwrap()
+    );
+}
+
+#[test]
+fn build_a_cpp_file_without_exceptions() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("sort.cpp"),
+        "#include <algorithm>\n#include <iostream>\n#include <vector>\nint main() {\n  std::vector<int> v{3, 1, 2};\n  std::sort(v.begin(), v.end());\n  for (int x : v) std::cout << x << ' ';\n  std::cout << '\\n';\n  return 5;\n}\n",
+    )
+    .unwrap();
+    let out = subrun_build(cache.path(), dir.path(), &[os("sort.cpp")]);
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), "sort.wasm\n");
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .args(["run", "--", "sort.wasm"])
+        .output()
+        .unwrap();
+    assert_eq!(text(&out.stdout), "1 2 3 \n");
+    assert_eq!(code(&out), 5);
+}
+
+#[test]
+fn build_without_the_rust_target_says_to_add_it() {
+    // A sysroot without wasm32-wasip1's standard library: what rustc sees when the target
+    // was never added (rustc and cargo read the same RUSTFLAGS).
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .env("RUSTFLAGS", format!("--sysroot={}", empty.path().display()))
+        // cargo's rustup proxy names the toolchain; without it the default toolchain is used
+        // and the hint has no `--toolchain`.
+        .env_remove("RUSTUP_TOOLCHAIN")
+        .arg("build")
+        .arg(repo().join("guest-sdk/examples/hello"))
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("the Rust target wasm32-wasip1 is not installed"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("install it with `rustup target add wasm32-wasip1`"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("hello.wasm").exists());
+}
+
+#[test]
+fn build_c_without_clang_says_what_to_install() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let empty_path = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.c"), "int main(void) { return 0; }\n").unwrap();
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .env("PATH", empty_path.path())
+        .args(["build", "main.c"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("`clang` is not installed"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "apt-get install -y --no-install-recommends clang lld wasi-libc libclang-rt-14-dev-wasm32"
+        ),
+        "{stderr}"
+    );
+    // C++ needs libc++ too.
+    std::fs::write(dir.path().join("main.cpp"), "int main() { return 0; }\n").unwrap();
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .env("PATH", empty_path.path())
+        .args(["build", "main.cpp"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    assert!(
+        text(&out.stderr).contains("libc++-14-dev-wasm32 libc++abi-14-dev-wasm32"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn build_c_without_wasi_libc_names_the_package() {
+    // The real clang, pointed at a sysroot without wasi-libc.
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.c"), "int main(void) { return 0; }\n").unwrap();
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .env("WASI_SYSROOT", empty.path())
+        .args(["build", "main.c"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 125);
+    let stderr = text(&out.stderr);
+    assert!(
+        stderr.contains("missing wasi-libc (libc.a for wasm32-wasi)"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("apt-get install -y --no-install-recommends wasi-libc"),
+        "{stderr}"
+    );
+    assert!(!dir.path().join("main.wasm").exists());
+}
+
+#[test]
+fn build_reports_compile_errors_with_exit_1() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.c"), "int main( { return 0; }\n").unwrap();
+    let out = subrun_build(cache.path(), dir.path(), &[os("bad.c")]);
+    assert_eq!(code(&out), 1);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("bad.c:1:"), "{stderr}");
+    assert!(stderr.contains("subrun: clang of bad.c failed"), "{stderr}");
+    assert_eq!(text(&out.stdout), "");
+}
+
+#[test]
+fn build_refuses_what_it_cannot_build() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("main.py"), "print(1)\n").unwrap();
+    let out = subrun_build(cache.path(), dir.path(), &[os("main.py")]);
+    assert_eq!(code(&out), 125);
+    assert!(
+        text(&out.stderr).contains("cannot build main.py: not a Cargo project"),
+        "{}",
+        text(&out.stderr)
+    );
+    let out = subrun_build(cache.path(), dir.path(), &[]);
+    assert_eq!(code(&out), 125);
+    assert!(
+        text(&out.stderr).contains("a directory without a Cargo.toml"),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+/// The installed guest directory; a missing guest fails the test, naming the script.
+fn real_guests() -> PathBuf {
+    let dir = subrun_wasi::guests::guest_dir()
+        .expect("no guest directory: set SUBRUN_GUEST_DIR or HOME and run scripts/fetch-guests.sh");
+    for guest in subrun_wasi::guests::GUESTS {
+        let missing = guest.missing_in(&dir);
+        assert!(
+            missing.is_empty(),
+            "{missing:?} missing: run scripts/fetch-guests.sh"
+        );
+    }
+    dir
+}
+
+#[test]
+fn the_python_grader_example_grades_both_submissions() {
+    let guests = real_guests();
+    let cache = tempfile::tempdir().unwrap();
+    let grade = |submission: &str| {
+        subrun(cache.path())
+            .env("SUBRUN_GUEST_DIR", &guests)
+            .current_dir(repo())
+            .args([
+                "run",
+                "--env",
+                "examples/python-grader/grader.yaml",
+                "--workspace",
+                submission,
+                "--",
+                "python",
+                "/static/grader/grade.py",
+            ])
+            .output()
+            .unwrap()
+    };
+    let out = grade("examples/python-grader/submission");
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "01-simple.json       pass\n02-plateau.json      pass\n03-empty.json        pass\n04-decreasing.json   pass\nscore: 4/4\n"
+    );
+    let out = grade("examples/python-grader/submission-buggy");
+    assert_eq!(code(&out), 1, "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "01-simple.json       pass\n02-plateau.json      fail  expected 3, got 6\n03-empty.json        error IndexError: list index out of range\n04-decreasing.json   pass\nscore: 2/4\n"
+    );
+    // The submission's directory is never modified (no grade.json, no __pycache__).
+    let entries: Vec<_> = std::fs::read_dir(repo().join("examples/python-grader/submission"))
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(entries, ["solution.py"]);
+}
+
+#[test]
+fn run_python_and_node_with_the_default_spec() {
+    let guests = real_guests();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.py"),
+        "import sys\nprint('py', sys.argv[1:], sys.stdin.read().split())\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.path().join("main.js"),
+        "const fs = require('fs');\nconsole.log('js', process.argv.slice(2), fs.readFileSync(0, 'utf8').split(/\\s+/).filter(Boolean));\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("in.txt"), "3 4\n").unwrap();
+    for (cmd, expected) in [
+        (["python", "main.py"], "py ['a b'] ['3', '4']\n"),
+        (["python3", "main.py"], "py ['a b'] ['3', '4']\n"),
+        (["node", "main.js"], "js [ 'a b' ] [ '3', '4' ]\n"),
+    ] {
+        let out = subrun(cache.path())
+            .env("SUBRUN_GUEST_DIR", &guests)
+            .current_dir(dir.path())
+            .args(["run", "--stdin", "in.txt", "--"])
+            .args(cmd)
+            .arg("a b")
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 0, "{cmd:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), expected, "{cmd:?}");
+    }
+}

@@ -185,11 +185,6 @@ pub fn missing_message(word: &str, dir: Option<&Path>) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    #![expect(
-        clippy::unwrap_used,
-        reason = "test setup failures should abort the test"
-    )]
-
     use super::*;
 
     #[test]
