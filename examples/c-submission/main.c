@@ -2,8 +2,8 @@
  * sum, one per line. A line that is not two integers ends the program with exit code 1 and a
  * message on stderr.
  *
- *   subrun build examples/c-submission/main.c -o examples/c-submission/sum.wasm
- *   subrun run --workspace examples/c-submission --stdin examples/c-submission/cases/1.in -- sum.wasm
+ *   subrun build examples/c-submission/main.c -o target/examples/sum.wasm
+ *   subrun run --workspace target/examples --stdin examples/c-submission/cases/1.in -- sum.wasm
  */
 #include <stdio.h>
 
