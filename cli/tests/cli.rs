@@ -1212,6 +1212,12 @@ fn build_refuses_what_it_cannot_build() {
     );
 }
 
+/// One compiled-module cache for the tests that run the real interpreter guests, so CPython
+/// (26 MB of wasm, seconds to compile) is compiled once per build, not once per test.
+fn shared_wasm_cache() -> PathBuf {
+    Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-guests-cache")
+}
+
 /// The installed guest directory; a missing guest fails the test, naming the script.
 fn real_guests() -> PathBuf {
     let dir = subrun_wasi::guests::guest_dir()
@@ -1233,6 +1239,7 @@ fn the_python_grader_example_grades_both_submissions() {
     let grade = |submission: &str| {
         subrun(cache.path())
             .env("SUBRUN_GUEST_DIR", &guests)
+            .env("XDG_CACHE_HOME", shared_wasm_cache())
             .current_dir(repo())
             .args([
                 "run",
@@ -1290,6 +1297,7 @@ fn run_python_and_node_with_the_default_spec() {
     ] {
         let out = subrun(cache.path())
             .env("SUBRUN_GUEST_DIR", &guests)
+            .env("XDG_CACHE_HOME", shared_wasm_cache())
             .current_dir(dir.path())
             .args(["run", "--stdin", "in.txt", "--"])
             .args(cmd)
