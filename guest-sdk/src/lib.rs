@@ -1,8 +1,7 @@
 //! # subrun-guest
 //!
-//! Small helpers for a submission that [subrun](https://example.invalid/subrun) runs: where
-//! its workspace and static assets are, its arguments and stdin, reading input files and
-//! writing result files. The crate builds for `wasm32-wasip1` (what the `wasi` runtime runs)
+//! Small helpers for a submission that subrun runs: where its workspace and static assets
+//! are, its arguments and stdin, reading input files and writing result files. The crate builds for `wasm32-wasip1` (what the `wasi` runtime runs)
 //! and for the host, so the same submission can be tested natively.
 //!
 //! ```text
