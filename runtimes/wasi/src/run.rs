@@ -130,6 +130,8 @@ impl Inner {
             Err(e) => return Err(RuntimeError::backend(e.to_string(), e)),
         };
         let entry = choose_entry(inv.entry, &compiled, &inv.source.display())?;
+        // Compilation (seconds for a large interpreter, once) is not part of the command's time.
+        let started = Instant::now();
 
         let mut b = WasiCtxBuilder::new();
         b.args(&inv.argv);
