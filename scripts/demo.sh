@@ -37,7 +37,7 @@ PY
 say "2. python main.py in the CPython 3.12 WASI guest, default spec, --json result" \
     "echo '1 2 3 4' | subrun run --stdin - --json -- python main.py --fast"
 (cd "$work/py" && echo '1 2 3 4' | "$subrun" run --stdin - --json -- python main.py --fast) \
-  | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("outcome","exit_code","stdout")}, indent=1)); print("wall time:", r["usage"]["wall_time"], "| deadline:", r["usage"]["deadline"], "(x%s for the interpreter)" % r["usage"]["deadline_factor"])'
+  | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("outcome","exit_code","stdout")}, indent=1)); print("wall time: %.1f ms | deadline: %g s (x%g for the interpreter)" % (r["usage"]["wall_time"] * 1e3, r["usage"]["deadline"], r["usage"]["deadline_factor"]))'
 
 say "3. A Python grader (static test cases, read-only) on a correct submission" \
     "subrun run --env examples/python-grader/grader.yaml --workspace examples/python-grader/submission -- python /static/grader/grade.py"
@@ -53,15 +53,15 @@ import os
 for path in ["/etc/passwd", "../../../../etc/passwd", os.path.expanduser("~/.bashrc")]:
     try:
         open(path).read()
-        print("READ", path)
+        print("READ", path, flush=True)
     except OSError as e:
-        print("blocked:", path, "-", e.strerror)
-print("HOME =", os.environ.get("HOME"))
+        print("blocked:", path, "-", e.strerror, flush=True)
+print("HOME =", os.environ.get("HOME"), flush=True)
 while True:
     pass
 PY
 say "4. A hostile submission: reads outside the workspace, the host's env, then spins" \
-    "subrun run --timeout 1s -- python main.py"
-(cd "$work/evil" && "$subrun" run --timeout 1s -- python main.py) || echo "(exit code $?: 124 is a timeout)"
+    "subrun run --timeout 250ms -- python main.py   # x8 for the interpreter: 2 s"
+(cd "$work/evil" && "$subrun" run --timeout 250ms -- python main.py) || echo "(exit code $?: 124 is a timeout)"
 echo
 echo "demo: done"

@@ -662,7 +662,7 @@ fn run_wasm_from_the_current_directory_without_options() {
         serde_json::json!({"kind": "exited", "code": 3})
     );
     assert_eq!(result["stdout"], "hello from wasm\n");
-    assert_eq!(result["usage"]["deadline"], "10s");
+    assert_eq!(result["usage"]["deadline"], 10.0);
 }
 
 #[test]
@@ -748,7 +748,7 @@ fn run_python_uses_the_installed_guest_with_its_deadline_factor() {
         let result: Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(result["stdout"], format!("{word}\nmain.py\na b\n"));
         assert_eq!(result["usage"]["deadline_factor"], 8.0);
-        assert_eq!(result["usage"]["deadline"], "8s");
+        assert_eq!(result["usage"]["deadline"], 8.0);
     }
 }
 

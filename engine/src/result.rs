@@ -186,10 +186,10 @@ impl fmt::Display for TrapKind {
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct Usage {
     /// Wall-clock time from start to end of the command.
-    #[serde(with = "crate::spec::units::duration_serde")]
+    #[serde(with = "crate::result::secs_serde")]
     pub wall_time: Duration,
     /// CPU time, where the runtime can measure it per execution.
-    #[serde(with = "crate::spec::units::option_duration_serde")]
+    #[serde(with = "crate::result::option_secs_serde")]
     pub cpu_time: Option<Duration>,
     /// Fuel consumed, when the execution was metered.
     pub fuel_consumed: Option<u64>,
@@ -203,7 +203,7 @@ pub struct Usage {
     /// Bytes the command wrote to stderr, including any beyond the cap.
     pub stderr_bytes: u64,
     /// The deadline that applied, after any per-program factor.
-    #[serde(with = "crate::spec::units::option_duration_serde")]
+    #[serde(with = "crate::result::option_secs_serde")]
     pub deadline: Option<Duration>,
     /// The factor the deadline was scaled by (for interpreted guests), when not 1.
     pub deadline_factor: Option<f64>,
@@ -240,7 +240,7 @@ pub struct RuntimeResult {
     #[serde(with = "crate::result::bytes_serde")]
     pub setup_stderr: Bytes,
     /// Wall time of the command (same as `usage.wall_time`).
-    #[serde(with = "crate::spec::units::duration_serde")]
+    #[serde(with = "crate::result::secs_serde")]
     pub elapsed: Duration,
     /// What the execution consumed.
     pub usage: Usage,
@@ -260,6 +260,40 @@ impl RuntimeResult {
     /// True when the command exited with code 0.
     pub fn success(&self) -> bool {
         self.outcome.is_success()
+    }
+}
+
+/// Durations in results serialize as seconds (a float), for machines: `"elapsed": 0.0132`.
+pub(crate) mod secs_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub(crate) fn serialize<S: Serializer>(d: &Duration, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_f64(d.as_secs_f64())
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Duration, D::Error> {
+        let secs = f64::deserialize(d)?;
+        Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom)
+    }
+}
+
+/// As [`secs_serde`] for an optional duration (`null` is `None`).
+pub(crate) mod option_secs_serde {
+    use serde::{Deserialize, Deserializer, Serializer};
+    use std::time::Duration;
+
+    pub(crate) fn serialize<S: Serializer>(d: &Option<Duration>, s: S) -> Result<S::Ok, S::Error> {
+        match d {
+            Some(d) => s.serialize_some(&d.as_secs_f64()),
+            None => s.serialize_none(),
+        }
+    }
+
+    pub(crate) fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Duration>, D::Error> {
+        Option::<f64>::deserialize(d)?
+            .map(|secs| Duration::try_from_secs_f64(secs).map_err(serde::de::Error::custom))
+            .transpose()
     }
 }
 
