@@ -45,10 +45,10 @@ fn main() {
     std::process::exit(code);
 }
 
-/// The log filter when neither `SUBRUN_LOG` nor `RUST_LOG` is set: warnings, except the
-/// local runtime's per-spawn "trusted code only" warning, which `run` prints itself as one
-/// line (and `--quiet` hides).
-const DEFAULT_LOG_FILTER: &str = "warn,subrun_local::runtime=error";
+/// The log filter when neither `SUBRUN_LOG` nor `RUST_LOG` is set: warnings. (The local
+/// runtime's "trusted code only" notice is `info`; `run` prints it as one line, which
+/// `--quiet` hides.)
+const DEFAULT_LOG_FILTER: &str = "warn";
 
 /// Logs to stderr, filtered by `SUBRUN_LOG`, else `RUST_LOG`, else [`DEFAULT_LOG_FILTER`];
 /// colours only on a terminal.

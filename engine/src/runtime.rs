@@ -51,8 +51,8 @@ impl Mode {
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Mount {
-    /// Host path (relative paths resolve against the workspace for spawn mounts, against the
-    /// spec's directory for spec mounts).
+    /// Host path; a relative one resolves against the workspace (for spec and spawn mounts
+    /// alike, on every runtime).
     pub host: PathBuf,
     /// Absolute path inside the runtime.
     pub target: String,

@@ -143,7 +143,9 @@ impl LocalRuntime {
                 "not a directory",
             ));
         }
-        tracing::warn!(
+        // Documented on the crate and printed by the CLI; an embedder spawning thousands of
+        // runtimes does not want a warning per spawn.
+        tracing::info!(
             runtime = %ctx.runtime_id,
             "the local runtime runs commands as host processes without any isolation: \
              trusted code only"

@@ -185,13 +185,6 @@ impl RuntimeFactory for WasiRuntimeFactory {
                 what: "published ports (wasm guests have no sockets)".into(),
             });
         }
-        let mut mounts: Vec<Mount> = Vec::new();
-        for m in &config.mounts {
-            mounts.push(Mount {
-                host: spec.resolve_path(&m.host),
-                ..m.clone()
-            });
-        }
         for (i, m) in ctx.mounts.iter().enumerate() {
             check_target(&m.target, &config.workdir).map_err(|msg| {
                 RuntimeError::Spec(SpecError::new(
@@ -200,13 +193,17 @@ impl RuntimeFactory for WasiRuntimeFactory {
                     msg,
                 ))
             })?;
-            let host = if m.host.is_absolute() {
-                m.host.clone()
-            } else {
-                ctx.workspace.join(&m.host)
-            };
-            mounts.push(Mount { host, ..m.clone() });
         }
+        // Spec mounts, then spawn mounts; relative host paths resolve against the workspace.
+        let mounts: Vec<Mount> = config
+            .mounts
+            .iter()
+            .chain(&ctx.mounts)
+            .map(|m| Mount {
+                host: ctx.workspace.join(&m.host),
+                ..m.clone()
+            })
+            .collect();
         let view = GuestView::build(&config, &ctx.workspace, &ctx.spec.assets, &mounts)?;
         let cache_dir: Option<PathBuf> = config
             .cache_dir
