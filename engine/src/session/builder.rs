@@ -13,12 +13,13 @@ use crate::registry::Registry;
 use crate::runtime::Mode;
 use crate::snapshot::Snapshot;
 use crate::spec::{EnvironmentSpec, ResolvedSpec};
-use crate::workspace::Workspace;
+use crate::workspace::{Workspace, WorkspaceLimits};
 
 /// Configures a [`Session`]; [`prepare`](Self::prepare) makes it.
 ///
 /// Defaults: evaluation mode, an empty workspace, the spec's assets only, caller asset
-/// paths relative to the current directory.
+/// paths relative to the current directory, [`WorkspaceLimits::default`] (100,000 entries,
+/// 1 GiB per snapshot, 256 MiB per file read, 128 directory levels).
 #[derive(Debug)]
 #[must_use]
 pub struct SessionBuilder {
@@ -30,6 +31,7 @@ pub struct SessionBuilder {
     caller_assets: AssetGroup,
     caller_groups: Vec<AssetGroup>,
     assets_base_dir: Option<PathBuf>,
+    workspace_limits: WorkspaceLimits,
 }
 
 impl SessionBuilder {
@@ -47,6 +49,7 @@ impl SessionBuilder {
             },
             caller_groups: Vec::new(),
             assets_base_dir: None,
+            workspace_limits: WorkspaceLimits::default(),
         }
     }
 
@@ -97,6 +100,15 @@ impl SessionBuilder {
         self
     }
 
+    /// Bounds on what the session reads back from its workspace in one operation: snapshot
+    /// captures (`update_snapshot`, `finish_checkpoint`, `diff_since_baseline` and the
+    /// baseline taken by `prepare`) and `get_file_contents`. A bound reached is an error that
+    /// names the path and the setting, never a truncated result.
+    pub fn workspace_limits(mut self, limits: WorkspaceLimits) -> Self {
+        self.workspace_limits = limits;
+        self
+    }
+
     /// Validates the spec against its runtime, resolves assets and placeholders, creates a
     /// fresh temporary workspace, restores the initial snapshot, copies the initial
     /// directory, copies assets into the workspace at their `save_path` in agent mode only,
@@ -140,7 +152,7 @@ impl SessionBuilder {
         let assets = resolve_groups_with_bases(&groups, &bases).map_err(Error::Assets)?;
         let resolved = ResolvedSpec::resolve(&spec, assets, &|a| factory.asset_path(a))?;
 
-        let workspace = Workspace::create_temp()?;
+        let workspace = Workspace::create_temp()?.with_limits(self.workspace_limits);
         if let Some(snapshot) = &self.initial_snapshot {
             snapshot.restore_into(&workspace)?;
         }

@@ -34,10 +34,14 @@ impl Session {
     }
 
     /// Reads the regular files matching `globs` (symlinks are never followed): text when
-    /// valid UTF-8, bytes otherwise.
+    /// valid UTF-8, bytes otherwise. One call returns at most
+    /// [`max_read_bytes`](crate::WorkspaceLimits::max_read_bytes) (default 256 MiB) in all
+    /// (see [`SessionBuilder::workspace_limits`](crate::SessionBuilder::workspace_limits)).
     ///
     /// # Errors
-    /// [`Error::Workspace`] for an invalid glob (absolute, `..`) or an unreadable file.
+    /// [`Error::Workspace`] for an invalid glob (absolute, `..`), an unreadable file, or a
+    /// bound reached ([`WorkspaceError::Limit`](crate::WorkspaceError::Limit) naming the file
+    /// and the setting; no file is returned then).
     pub fn get_file_contents<S: AsRef<str>>(
         &self,
         globs: &[S],
@@ -51,10 +55,12 @@ impl Session {
     }
 
     /// Captures the workspace with the spec's snapshot settings and makes it the new
-    /// baseline.
+    /// baseline. The capture is bounded by the session's
+    /// [`WorkspaceLimits`](crate::WorkspaceLimits) (entries, levels, bytes).
     ///
     /// # Errors
-    /// [`Error::Snapshot`] when the workspace cannot be read.
+    /// [`Error::Snapshot`] when the workspace cannot be read or a bound is reached (the
+    /// baseline is kept then).
     pub fn update_snapshot(&self) -> Result<Snapshot, Error> {
         let snapshot = Snapshot::capture(self.workspace(), &self.spec.snapshot)?;
         *lock(&self.baseline) = snapshot.clone();
@@ -74,9 +80,12 @@ impl Session {
     /// `snapshot.archive_save_dir` (relative to the spec's directory) when set, diffs it
     /// against the previous baseline and makes it the new baseline.
     ///
+    /// The capture is bounded as [`update_snapshot`](Self::update_snapshot)'s is.
+    ///
     /// # Errors
     /// [`SnapshotError::NotAgentMode`] in evaluation mode; [`Error::Snapshot`] when the
-    /// workspace cannot be read or the archive cannot be written.
+    /// workspace cannot be read, a bound is reached or the archive cannot be written (the
+    /// baseline is kept then).
     pub fn finish_checkpoint(&self) -> Result<Checkpoint, Error> {
         if self.mode != Mode::Agent {
             return Err(SnapshotError::NotAgentMode.into());

@@ -1,33 +1,58 @@
 //! Taking a snapshot of a workspace.
 
 use std::collections::HashSet;
-use std::io::Read;
 
 use bytes::Bytes;
 
 use super::entry::{EntryKind, SnapshotEntry};
 use super::error::SnapshotError;
 use super::filter::SnapshotFilter;
+use crate::workspace::limits::bytes as shown_bytes;
+use crate::workspace::read::ByteBudget;
 use crate::workspace::walk::{Node, NodeKind, SkippedEntry, list_tree};
 use crate::workspace::write::open_nofollow;
-use crate::workspace::{Workspace, WorkspaceError};
+use crate::workspace::{LimitExceeded, Workspace, WorkspaceError};
+
+use super::tar_read::check_path;
 
 /// Lists and reads the entries of `ws` that `filter` keeps, sorted by path.
 pub(crate) fn collect(
     ws: &Workspace,
     filter: &SnapshotFilter,
 ) -> Result<(Vec<SnapshotEntry>, Vec<SkippedEntry>), SnapshotError> {
-    let (nodes, skipped) = list_tree(ws.dir(), &|p| filter.descend(p))?;
+    let (nodes, skipped) = list_tree(ws.dir(), &|p| filter.descend(p), ws.limits())?;
     let kept = select(&nodes, filter);
+    let limits = ws.limits();
+    // Every kept file's length is checked before any is read, so a workspace that cannot be
+    // captured costs no reading at all.
+    let mut total: u64 = 0;
+    for node in &kept {
+        check_path(&node.path)?;
+        if let NodeKind::File { size, .. } = node.kind {
+            total = total.saturating_add(size);
+            if total > limits.max_snapshot_bytes {
+                return Err(WorkspaceError::from(LimitExceeded::new(
+                    "max_snapshot_bytes",
+                    limits.max_snapshot_bytes,
+                    format!(
+                        "capturing the workspace: its files reach {} at `{}` ({})",
+                        shown_bytes(total),
+                        node.path,
+                        shown_bytes(size)
+                    ),
+                ))
+                .into());
+            }
+        }
+    }
+    let mut budget = ByteBudget::new("max_snapshot_bytes", limits.max_snapshot_bytes, "capturing");
     let mut entries = Vec::with_capacity(kept.len());
     for node in kept {
         let kind = match &node.kind {
             NodeKind::File { mode, size } => {
-                let mut file = open_nofollow(ws.dir(), &node.path)
+                let file = open_nofollow(ws.dir(), &node.path)
                     .map_err(|e| WorkspaceError::io("read", node.path.clone(), e))?;
-                let mut content = Vec::with_capacity(usize::try_from(*size).unwrap_or(0));
-                file.read_to_end(&mut content)
-                    .map_err(|e| WorkspaceError::io("read", node.path.clone(), e))?;
+                let content = budget.read(file, &node.path, *size)?;
                 EntryKind::File {
                     mode: *mode,
                     content: Bytes::from(content),

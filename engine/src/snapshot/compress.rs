@@ -3,6 +3,8 @@
 use std::io::{self, Read, Write};
 
 use crate::spec::Compression;
+use crate::workspace::limits::bytes;
+use crate::workspace::{LimitExceeded, WorkspaceLimits};
 
 use super::error::SnapshotError;
 
@@ -70,24 +72,61 @@ pub(crate) fn detect(archive: &[u8]) -> Result<Compression, SnapshotError> {
     Err(SnapshotError::UnknownFormat { found })
 }
 
-/// Decompresses `archive` whole (so truncation is found before anything is written).
+/// Decompresses `archive` whole (so truncation is found before anything is written), to at
+/// most `max_out` bytes: a small archive that unpacks to far more (a decompression bomb) is
+/// refused once it passes the bound, without holding more than that.
 ///
 /// # Errors
-/// [`SnapshotError::Decompress`] for a truncated or corrupt stream.
+/// [`SnapshotError::Decompress`] for a truncated or corrupt stream;
+/// [`SnapshotError::Limit`] when it unpacks to more than `max_out` bytes.
 pub(crate) fn decompress(
     archive: &[u8],
     compression: Compression,
+    max_out: u64,
+    limits: &WorkspaceLimits,
 ) -> Result<Vec<u8>, SnapshotError> {
+    let too_large = |what: String| {
+        SnapshotError::Limit(LimitExceeded::new(
+            "max_snapshot_bytes",
+            limits.max_snapshot_bytes,
+            format!(
+                "{what}: more than {} (the file bytes allowed plus tar headers for up to `max_entries` members)",
+                bytes(max_out)
+            ),
+        ))
+    };
+    if compression == Compression::None {
+        if archive.len() as u64 > max_out {
+            return Err(too_large(format!(
+                "reading the snapshot archive ({})",
+                bytes(archive.len() as u64)
+            )));
+        }
+        return Ok(archive.to_vec());
+    }
     let mut out = Vec::new();
+    let bound = max_out.saturating_add(1);
     let result = match compression {
-        Compression::None => return Ok(archive.to_vec()),
-        Compression::Gz => flate2::read::GzDecoder::new(archive).read_to_end(&mut out),
-        Compression::Bz2 => bzip2::read::BzDecoder::new(archive).read_to_end(&mut out),
-        Compression::Xz => xz2::read::XzDecoder::new(archive).read_to_end(&mut out),
+        Compression::None => Ok(0),
+        Compression::Gz => flate2::read::GzDecoder::new(archive)
+            .take(bound)
+            .read_to_end(&mut out),
+        Compression::Bz2 => bzip2::read::BzDecoder::new(archive)
+            .take(bound)
+            .read_to_end(&mut out),
+        Compression::Xz => xz2::read::XzDecoder::new(archive)
+            .take(bound)
+            .read_to_end(&mut out),
     };
     result.map_err(|source| SnapshotError::Decompress {
         compression,
         source,
     })?;
+    if out.len() as u64 > max_out {
+        return Err(too_large(format!(
+            "unpacking the {compression} snapshot archive ({} packed)",
+            bytes(archive.len() as u64)
+        )));
+    }
     Ok(out)
 }

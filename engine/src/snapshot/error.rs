@@ -58,6 +58,19 @@ pub enum SnapshotError {
         /// Why it is refused.
         reason: String,
     },
+    /// A member's name is longer than filesystems allow (a component over 255 bytes, or the
+    /// whole path over 4000), so it could not be restored.
+    #[error("snapshot member `{path}` {reason}")]
+    PathTooLong {
+        /// The name, shortened in the middle when very long.
+        path: String,
+        /// Which length is over.
+        reason: String,
+    },
+    /// A bound of [`WorkspaceLimits`](crate::WorkspaceLimits) was reached while reading an
+    /// archive (members, bytes, nesting), before anything was written.
+    #[error(transparent)]
+    Limit(#[from] crate::workspace::LimitExceeded),
     /// A member of a kind snapshots do not hold (device, FIFO, sparse file...).
     #[error(
         "snapshot archive member `{path}` is a {kind}: only files, directories and symlinks are restored"

@@ -32,7 +32,8 @@ pub use entry::{EntryKind, EntryType, SnapshotEntry};
 pub use error::SnapshotError;
 
 use crate::spec::{Compression, SnapshotConfig};
-use crate::workspace::{SkippedEntry, Workspace};
+use crate::workspace::limits::bytes as shown_bytes;
+use crate::workspace::{LimitExceeded, SkippedEntry, Workspace, WorkspaceLimits};
 
 /// A snapshot of a workspace: the archive bytes, their checksum and the decoded listing.
 ///
@@ -73,9 +74,19 @@ impl Snapshot {
     /// workspace is left out, logged and listed in [`skipped`](Self::skipped), as are
     /// sockets, FIFOs, devices and names that are not UTF-8.
     ///
+    /// What a capture reads is bounded by the workspace's
+    /// [`WorkspaceLimits`](crate::WorkspaceLimits): at most `max_entries` entries visited,
+    /// `max_depth` levels, and `max_snapshot_bytes` of file content (checked from the files'
+    /// lengths before any is read, so a sparse 1 TiB file is refused at once). Peak memory is
+    /// about three times the bytes captured (files, tar, compressed archive).
+    ///
     /// # Errors
     /// [`SnapshotError::Config`] for an invalid glob; [`SnapshotError::Workspace`] when an
-    /// entry cannot be read; [`SnapshotError::Encode`] when compression fails.
+    /// entry cannot be read or a bound is reached ([`WorkspaceError::Limit`], naming the path
+    /// and the setting); [`SnapshotError::PathTooLong`] for a path no restore could write;
+    /// [`SnapshotError::Encode`] when compression fails.
+    ///
+    /// [`WorkspaceError::Limit`]: crate::WorkspaceError::Limit
     pub fn capture(ws: &Workspace, config: &SnapshotConfig) -> Result<Self, SnapshotError> {
         let filter = filter::SnapshotFilter::new(config)?;
         let (entries, skipped) = capture::collect(ws, &filter)?;
@@ -95,21 +106,43 @@ impl Snapshot {
     }
 
     /// Reads an archive (plain tar, or gzip, bzip2 or xz detected from its magic bytes),
-    /// decoding and validating every member. The archive bytes are kept as given; the
-    /// checksum is that of the canonical tar of the content, so an archive made by another
-    /// tool has the checksum a capture of the same content would have.
+    /// decoding and validating every member, within the default
+    /// [`WorkspaceLimits`](crate::WorkspaceLimits) (see
+    /// [`from_archive_bytes_with_limits`](Self::from_archive_bytes_with_limits)). The archive
+    /// bytes are kept as given; the checksum is that of the canonical tar of the content, so
+    /// an archive made by another tool has the checksum a capture of the same content would
+    /// have.
     ///
     /// # Errors
     /// [`SnapshotError::UnknownFormat`], [`SnapshotError::Decompress`] and
     /// [`SnapshotError::Truncated`] for cut or corrupt streams, [`SnapshotError::Corrupt`],
     /// [`SnapshotError::UnsafeMember`] for members that would escape the workspace (`../`,
-    /// absolute names, symlinks or hard links leading outside), and
-    /// [`SnapshotError::UnsupportedMember`] for devices, FIFOs and the like.
+    /// absolute names, symlinks or hard links leading outside),
+    /// [`SnapshotError::UnsupportedMember`] for devices, FIFOs and the like,
+    /// [`SnapshotError::PathTooLong`] for names no filesystem stores, and
+    /// [`SnapshotError::Limit`] for archives past a bound.
     pub fn from_archive_bytes(bytes: impl Into<Bytes>) -> Result<Self, SnapshotError> {
+        Self::from_archive_bytes_with_limits(bytes, &WorkspaceLimits::default())
+    }
+
+    /// [`from_archive_bytes`](Self::from_archive_bytes) within `limits`: at most
+    /// `max_entries` members (with the directories they imply), `max_snapshot_bytes` of file
+    /// content (a hard link counts as the copy it is restored as), members at most
+    /// `max_depth` levels deep, and an unpacked stream of at most the file bytes plus tar
+    /// headers for that many members, so a small archive that unpacks to far more is refused
+    /// once it passes the bound.
+    ///
+    /// # Errors
+    /// As [`from_archive_bytes`](Self::from_archive_bytes).
+    pub fn from_archive_bytes_with_limits(
+        bytes: impl Into<Bytes>,
+        limits: &WorkspaceLimits,
+    ) -> Result<Self, SnapshotError> {
         let archive: Bytes = bytes.into();
         let compression = compress::detect(&archive)?;
-        let tar = compress::decompress(&archive, compression)?;
-        let entries = tar_read::parse_tar(&tar)?;
+        let max_tar = tar_read::max_tar_bytes(limits);
+        let tar = compress::decompress(&archive, compression, max_tar, limits)?;
+        let entries = tar_read::parse_tar(&tar, limits)?;
         let canonical = tar_write::canonical_tar(&entries)
             .map_err(|source| SnapshotError::Encode { source })?;
         let checksum = hex::encode(Sha256::digest(&canonical));
@@ -122,19 +155,58 @@ impl Snapshot {
         })
     }
 
-    /// Reads an archive file (ambient authority: `path` is a host path).
+    /// Reads an archive file (ambient authority: `path` is a host path) within the default
+    /// [`WorkspaceLimits`](crate::WorkspaceLimits).
     ///
     /// # Errors
     /// [`SnapshotError::Io`] when the file cannot be read, then as
     /// [`from_archive_bytes`](Self::from_archive_bytes).
     pub fn from_path(path: impl AsRef<Path>) -> Result<Self, SnapshotError> {
+        Self::from_path_with_limits(path, &WorkspaceLimits::default())
+    }
+
+    /// [`from_path`](Self::from_path) within `limits`; a file larger than any archive
+    /// within them could be is refused before it is read.
+    ///
+    /// # Errors
+    /// As [`from_path`](Self::from_path).
+    pub fn from_path_with_limits(
+        path: impl AsRef<Path>,
+        limits: &WorkspaceLimits,
+    ) -> Result<Self, SnapshotError> {
+        use std::io::Read as _;
         let path = path.as_ref();
-        let bytes = std::fs::read(path).map_err(|source| SnapshotError::Io {
+        let io = |source| SnapshotError::Io {
             op: "read snapshot archive",
             path: path.display().to_string(),
             source,
-        })?;
-        Self::from_archive_bytes(bytes)
+        };
+        let max = tar_read::max_tar_bytes(limits);
+        let too_large = |size: u64| {
+            SnapshotError::Limit(LimitExceeded::new(
+                "max_snapshot_bytes",
+                limits.max_snapshot_bytes,
+                format!(
+                    "reading the snapshot archive `{}` ({}): more than {} (the file bytes allowed plus tar headers for up to `max_entries` members)",
+                    path.display(),
+                    shown_bytes(size),
+                    shown_bytes(max)
+                ),
+            ))
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let len = file.metadata().map_err(io)?.len();
+        if len > max {
+            return Err(too_large(len));
+        }
+        let mut bytes = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+        file.take(max.saturating_add(1))
+            .read_to_end(&mut bytes)
+            .map_err(io)?;
+        if bytes.len() as u64 > max {
+            return Err(too_large(bytes.len() as u64));
+        }
+        Self::from_archive_bytes_with_limits(bytes, limits)
     }
 
     /// Writes the archive into the host directory `dir` (created if missing) as

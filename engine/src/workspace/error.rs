@@ -21,6 +21,10 @@ pub enum WorkspaceError {
         /// What is wrong, naming the pattern.
         message: String,
     },
+    /// A bound of [`WorkspaceLimits`](super::WorkspaceLimits) was reached before anything
+    /// past it was read.
+    #[error(transparent)]
+    Limit(#[from] super::limits::LimitExceeded),
     /// A filesystem operation failed.
     #[error("cannot {op} `{path}`")]
     Io {

@@ -3,6 +3,7 @@
 use super::Workspace;
 use super::error::WorkspaceError;
 use super::paths::{check_relative, resolve_confined};
+use super::read::ByteBudget;
 
 impl Workspace {
     /// Checks that `rel` may be written: a relative path without `..` whose existing
@@ -51,17 +52,36 @@ impl Workspace {
             .map_err(|e| WorkspaceError::io("create directory", rel, e))
     }
 
-    /// Reads the file `rel`. Symlinks are followed only while they stay inside.
+    /// Reads the file `rel`, at most
+    /// [`max_read_bytes`](super::WorkspaceLimits::max_read_bytes) of it (default 256 MiB).
+    /// Symlinks are followed only while they stay inside.
     ///
     /// # Errors
     /// [`WorkspaceError::Confinement`] for paths that lead outside; [`WorkspaceError::Io`]
-    /// when the file is missing or unreadable.
+    /// when the file is missing or unreadable; [`WorkspaceError::Limit`] when it is larger
+    /// than the bound (a sparse file counts its full length; nothing is read then).
     pub fn read_file(&self, rel: &str) -> Result<Vec<u8>, WorkspaceError> {
         let norm = check_relative(rel)?;
         let resolved = resolve_confined(&self.dir, &norm, true)?;
-        self.dir
-            .read(&resolved)
-            .map_err(|e| WorkspaceError::io("read", rel, e))
+        let file = self
+            .dir
+            .open(&resolved)
+            .map_err(|e| WorkspaceError::io("read", rel, e))?;
+        let meta = file
+            .metadata()
+            .map_err(|e| WorkspaceError::io("inspect", rel, e))?;
+        if meta.is_dir() {
+            return Err(WorkspaceError::io(
+                "read",
+                rel,
+                std::io::Error::from(std::io::ErrorKind::IsADirectory),
+            ));
+        }
+        ByteBudget::new("max_read_bytes", self.limits.max_read_bytes, "reading").read(
+            file,
+            rel,
+            meta.len(),
+        )
     }
 
     /// Removes the file, symlink or directory tree at `rel` (a symlink is removed, never

@@ -8,6 +8,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Workspace;
 use super::error::WorkspaceError;
+use super::limits::WorkspaceLimits;
 use super::walk::{MODE_MASK, NodeKind, SkippedEntry, list_tree};
 use super::write::{FileSource, WriteNode, write_tree};
 
@@ -39,7 +40,7 @@ impl Workspace {
     ) -> Result<ImportSummary, WorkspaceError> {
         let host_dir = host_dir.as_ref();
         let src = open_host_dir(host_dir)?;
-        copy_tree(&self.dir, &src, "")
+        copy_tree(&self.dir, &src, "", &self.limits)
     }
 
     /// Copies the host file or directory `host_path` (ambient authority) to `rel` in the
@@ -65,7 +66,7 @@ impl Workspace {
             .map_err(|e| WorkspaceError::io("inspect host path", shown.clone(), e))?;
         if meta.is_dir() {
             let src = open_host_dir(host_path)?;
-            return copy_tree(&self.dir, &src, &rel);
+            return copy_tree(&self.dir, &src, &rel, &self.limits);
         }
         let parent = host_path.parent().unwrap_or(Path::new("/"));
         let name = host_path
@@ -98,8 +99,14 @@ fn open_host_dir(path: &Path) -> Result<Dir, WorkspaceError> {
 }
 
 /// Copies everything under `src` to `prefix` (empty for the root) in `dst`.
-fn copy_tree(dst: &Dir, src: &Dir, prefix: &str) -> Result<ImportSummary, WorkspaceError> {
-    let (nodes, skipped) = list_tree(src, &|_| true)?;
+/// Host trees are streamed, not held, so only the workspace's depth bound applies.
+fn copy_tree(
+    dst: &Dir,
+    src: &Dir,
+    prefix: &str,
+    limits: &WorkspaceLimits,
+) -> Result<ImportSummary, WorkspaceError> {
+    let (nodes, skipped) = list_tree(src, &|_| true, &limits.for_host_import())?;
     let join = |p: &str| {
         if prefix.is_empty() {
             p.to_string()

@@ -11,7 +11,9 @@ mod content;
 mod error;
 mod files;
 mod import;
+pub(crate) mod limits;
 pub(crate) mod paths;
+pub(crate) mod read;
 pub(crate) mod remove;
 mod select;
 pub(crate) mod walk;
@@ -25,18 +27,24 @@ pub use content::FileContent;
 pub(crate) use content::base64_bytes;
 pub use error::WorkspaceError;
 pub use import::ImportSummary;
+pub use limits::{LimitExceeded, WorkspaceLimits};
 pub use walk::SkippedEntry;
 
 /// A directory that confines every path given to it.
 ///
 /// Created fresh with [`create_temp`](Self::create_temp) (removed when dropped, including
-/// read-only directories a guest left behind) or wrapped around an existing directory with
-/// [`open_ambient`](Self::open_ambient) (never removed).
+/// read-only directories and trees of any depth a guest left behind) or wrapped around an
+/// existing directory with [`open_ambient`](Self::open_ambient) (never removed).
+///
+/// What host code reads back from it in one operation (snapshot captures, globs, file reads)
+/// is bounded by its [`WorkspaceLimits`] (defaults: 100,000 entries, 1 GiB captured, 256 MiB
+/// per read, 128 directory levels); see [`with_limits`](Self::with_limits).
 #[derive(Debug)]
 pub struct Workspace {
     dir: Dir,
     path: PathBuf,
     temp: Option<tempfile::TempDir>,
+    limits: WorkspaceLimits,
 }
 
 impl Workspace {
@@ -60,6 +68,7 @@ impl Workspace {
             dir,
             path,
             temp: Some(temp),
+            limits: WorkspaceLimits::default(),
         })
     }
 
@@ -80,7 +89,21 @@ impl Workspace {
             dir,
             path,
             temp: None,
+            limits: WorkspaceLimits::default(),
         })
+    }
+
+    /// The same workspace with other read bounds (the default is
+    /// [`WorkspaceLimits::default`]).
+    #[must_use]
+    pub fn with_limits(mut self, limits: WorkspaceLimits) -> Self {
+        self.limits = limits;
+        self
+    }
+
+    /// The bounds on what one operation reads from this workspace.
+    pub fn limits(&self) -> &WorkspaceLimits {
+        &self.limits
     }
 
     /// The host path of the workspace (what runtimes mount or run in).
@@ -98,7 +121,8 @@ impl Workspace {
         self.temp.is_some()
     }
 
-    /// Removes every entry of the workspace (never following a symlink), leaving it empty.
+    /// Removes every entry of the workspace (never following a symlink, whatever the depth
+    /// of its trees), leaving it empty.
     ///
     /// # Errors
     /// [`WorkspaceError::Io`] naming the entry that could not be removed.
@@ -117,8 +141,9 @@ impl Workspace {
             None => Ok(()),
             Some(temp) => {
                 let shown = self.path.display().to_string();
-                remove::make_children_writable(&self.dir)
-                    .map_err(|e| WorkspaceError::io("remove workspace", shown.clone(), e))?;
+                // Emptied first without recursion (see `remove`): `TempDir::close` would
+                // recurse once per level of a deep tree.
+                remove::clear_dir(&self.dir)?;
                 temp.close()
                     .map_err(|e| WorkspaceError::io("remove workspace", shown, e))
             }
@@ -129,8 +154,8 @@ impl Workspace {
 impl Drop for Workspace {
     fn drop(&mut self) {
         if let Some(temp) = self.temp.take() {
-            if let Err(e) = remove::make_children_writable(&self.dir) {
-                tracing::warn!(path = %self.path.display(), error = %e, "cannot open up workspace for removal");
+            if let Err(e) = remove::clear_dir(&self.dir) {
+                tracing::warn!(path = %self.path.display(), error = %e, "cannot empty workspace for removal");
             }
             if let Err(e) = temp.close() {
                 tracing::warn!(path = %self.path.display(), error = %e, "cannot remove workspace");

@@ -7,6 +7,7 @@
 mod common;
 mod diff;
 mod input;
+mod limits;
 mod session;
 mod snapshot;
 mod workspace;

@@ -152,15 +152,15 @@ impl SubmissionRuntime for FakeRuntime {
     }
 }
 
-struct Fixture {
-    registry: Registry,
+pub(crate) struct Fixture {
+    pub(crate) registry: Registry,
     log: Log,
     contexts: Arc<Mutex<Vec<SpawnContext>>>,
     spec_dir: tempfile::TempDir,
 }
 
 impl Fixture {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self::with(false)
     }
 
@@ -185,7 +185,7 @@ impl Fixture {
         }
     }
 
-    fn spec(&self, yaml: &str) -> EnvironmentSpec {
+    pub(crate) fn spec(&self, yaml: &str) -> EnvironmentSpec {
         EnvironmentSpec::from_yaml_str(yaml, "env.yaml", self.spec_dir.path()).unwrap()
     }
 

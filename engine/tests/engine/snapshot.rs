@@ -411,6 +411,84 @@ fn a_failed_read_leaves_the_target_workspace_unchanged() {
     assert_eq!(listing(target.path()), before);
 }
 
+/// An archive with one regular member `name` holding `data` (GNU long names as needed).
+fn archive_with(name: &str, data: &[u8]) -> Vec<u8> {
+    let mut b = tar::Builder::new(Vec::new());
+    let mut h = tar::Header::new_gnu();
+    h.set_mode(0o644);
+    h.set_size(data.len() as u64);
+    h.set_entry_type(tar::EntryType::Regular);
+    b.append_data(&mut h, name, data).unwrap();
+    b.into_inner().unwrap()
+}
+
+/// Regression: reading an archive accepted member names no filesystem stores, and
+/// `restore_into` emptied the workspace before writing, so an archive with a 300-byte name
+/// component wiped everything the target workspace held and then failed. Such names are now
+/// refused when the archive is read, naming the member; and a restore writes into a staging
+/// directory before it touches the workspace (see `snapshot::restore` unit tests).
+#[test]
+fn restore_of_a_member_name_too_long_for_the_filesystem_is_refused_and_wipes_nothing() {
+    let target = Workspace::create_temp().unwrap();
+    target.write_file("precious.txt", "keep me").unwrap();
+    target.write_file("dir/nested.txt", "me too").unwrap();
+    let before = listing(target.path());
+    let long_component = format!("{}/x.txt", "n".repeat(300));
+    let long_path = format!("{}x.txt", "d/".repeat(2100));
+    for (name, expected) in [
+        (
+            long_component.as_str(),
+            "has a name component of 300 bytes: filesystems allow at most 255",
+        ),
+        (
+            long_path.as_str(),
+            "is 4205 bytes long: paths in a snapshot are at most 4000 bytes",
+        ),
+    ] {
+        for bytes in [archive_with(name, b"hi"), gz(&archive_with(name, b"hi"))] {
+            let err = Snapshot::from_archive_bytes(bytes)
+                .and_then(|s| s.restore_into(&target))
+                .unwrap_err();
+            assert!(matches!(err, SnapshotError::PathTooLong { .. }), "{err}");
+            let msg = err.to_string();
+            assert!(msg.starts_with("snapshot member `"), "{msg}");
+            assert!(msg.ends_with(expected), "{msg}");
+            assert!(
+                msg.len() < 300,
+                "the message should shorten the name: {msg}"
+            );
+        }
+        assert_eq!(listing(target.path()), before, "the workspace changed");
+    }
+}
+
+/// A capture refuses a path no restore could write, naming it, instead of producing a
+/// snapshot that cannot be restored.
+#[test]
+fn capture_refuses_a_path_longer_than_a_restore_can_write() {
+    let ws = Workspace::create_temp().unwrap();
+    let mut d = ws.dir().try_clone().unwrap();
+    for _ in 0..20 {
+        let name = "n".repeat(250);
+        d.create_dir(&name).unwrap();
+        d = d.open_dir(&name).unwrap();
+    }
+    let err = Snapshot::capture(&ws, &config(Compression::Gz)).unwrap_err();
+    assert!(matches!(err, SnapshotError::PathTooLong { .. }), "{err}");
+    assert!(
+        err.to_string()
+            .contains("paths in a snapshot are at most 4000 bytes"),
+        "{err}"
+    );
+}
+
+fn gz(tar: &[u8]) -> Vec<u8> {
+    use std::io::Write;
+    let mut enc = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    enc.write_all(tar).unwrap();
+    enc.finish().unwrap()
+}
+
 // ---- property: random trees round-trip exactly ----
 
 #[derive(Clone, Debug)]
