@@ -10,7 +10,10 @@
 //! host; every fixture must be used by a case ([`fixtures::cases_of`] does not compile
 //! otherwise). Every runtime sees them as the static asset `fixtures`.
 
-#[expect(clippy::unwrap_used, reason = "conformance cases are test code: an unexpected error fails the case")]
+#[expect(
+    clippy::unwrap_used,
+    reason = "conformance cases are test code: an unexpected error fails the case"
+)]
 pub mod cases;
 pub mod fixtures;
 pub mod target;
