@@ -8,9 +8,8 @@ use super::entry::{EntryKind, SnapshotEntry};
 use super::error::SnapshotError;
 use super::filter::SnapshotFilter;
 use crate::workspace::limits::bytes as shown_bytes;
-use crate::workspace::read::ByteBudget;
+use crate::workspace::read::{ByteBudget, open_regular};
 use crate::workspace::walk::{Node, NodeKind, SkippedEntry, list_tree};
-use crate::workspace::write::open_nofollow;
 use crate::workspace::{LimitExceeded, Workspace, WorkspaceError};
 
 use super::tar_read::check_path;
@@ -50,8 +49,7 @@ pub(crate) fn collect(
     for node in kept {
         let kind = match &node.kind {
             NodeKind::File { mode, size } => {
-                let file = open_nofollow(ws.dir(), &node.path)
-                    .map_err(|e| WorkspaceError::io("read", node.path.clone(), e))?;
+                let (file, _) = open_regular(ws.dir(), &node.path)?;
                 let content = budget.read(file, &node.path, *size)?;
                 EntryKind::File {
                     mode: *mode,

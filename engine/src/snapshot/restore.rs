@@ -38,7 +38,7 @@ impl Snapshot {
     /// workspace is unchanged.
     pub fn restore_into(&self, ws: &Workspace) -> Result<(), SnapshotError> {
         let root = ws.dir();
-        let staging_name = fresh_name(root, "restore")?;
+        let staging_name = self.fresh_name(root, "restore")?;
         root.create_dir(&staging_name)
             .map_err(|e| io_error("create directory", &staging_name, e))?;
         let staged = root
@@ -115,7 +115,7 @@ impl Snapshot {
         staging: &Dir,
         staging_name: &OsStr,
     ) -> Result<(), SnapshotError> {
-        let trash_name = fresh_name(root, "discard")?;
+        let trash_name = self.fresh_name(root, "discard")?;
         root.create_dir(&trash_name)
             .map_err(|e| io_error("create directory", &trash_name, e))?;
         let trash = match root.open_dir_nofollow(&trash_name) {
@@ -168,6 +168,31 @@ impl Snapshot {
             .map_err(|e| io_error("remove", staging_name, e))?;
         remove_dir_tree(root, &trash_name).map_err(|e| io_error("remove", &trash_name, e))?;
         Ok(())
+    }
+}
+
+impl Snapshot {
+    /// A top-level name in `root` that nothing uses and no member has:
+    /// `.subrun-<what>-<pid>-<n>`.
+    fn fresh_name(&self, root: &Dir, what: &str) -> Result<OsString, SnapshotError> {
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        for _ in 0..1000 {
+            let n = NEXT.fetch_add(1, Ordering::Relaxed);
+            let name = format!(".subrun-{what}-{}-{n}", std::process::id());
+            if self.entry(&name).is_some() {
+                continue;
+            }
+            match root.symlink_metadata(&name) {
+                Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(name.into()),
+                Err(e) => return Err(io_error("inspect", OsStr::new(&name), e)),
+                Ok(_) => {}
+            }
+        }
+        Err(io_error(
+            "create a staging directory in",
+            OsStr::new("."),
+            io::Error::from(io::ErrorKind::AlreadyExists),
+        ))
     }
 }
 
@@ -224,25 +249,6 @@ fn list_names(dir: &Dir) -> io::Result<Vec<OsString>> {
         names.push(entry?.file_name());
     }
     Ok(names)
-}
-
-/// A top-level name in `root` that nothing uses: `.subrun-<what>-<pid>-<n>`.
-fn fresh_name(root: &Dir, what: &str) -> Result<OsString, SnapshotError> {
-    static NEXT: AtomicU64 = AtomicU64::new(0);
-    for _ in 0..1000 {
-        let n = NEXT.fetch_add(1, Ordering::Relaxed);
-        let name = OsString::from(format!(".subrun-{what}-{}-{n}", std::process::id()));
-        match root.symlink_metadata(&name) {
-            Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(name),
-            Err(e) => return Err(io_error("inspect", &name, e)),
-            Ok(_) => {}
-        }
-    }
-    Err(io_error(
-        "create a staging directory in",
-        OsStr::new("."),
-        io::Error::from(io::ErrorKind::AlreadyExists),
-    ))
 }
 
 /// Removes a staging or trash directory after a failure (logged; the error being returned
@@ -330,6 +336,32 @@ mod tests {
         let err = snap.restore_into(&ws).unwrap_err();
         assert!(err.to_string().contains("nnnn"), "{err}");
         assert_eq!(listing(&ws), before, "the workspace changed");
+    }
+
+    /// When one move fails part way, undoing puts back exactly what was moved.
+    #[test]
+    fn a_failed_move_is_undone() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = Dir::open_ambient_dir(tmp.path(), cap_std::ambient_authority()).unwrap();
+        root.create_dir("from").unwrap();
+        root.create_dir("to").unwrap();
+        let from = root.open_dir("from").unwrap();
+        let to = root.open_dir("to").unwrap();
+        from.write("a", b"a").unwrap();
+        from.create_dir("b").unwrap();
+        from.write("c", b"c").unwrap();
+        // `c` cannot replace a non-empty directory in `to`.
+        to.create_dir("c").unwrap();
+        to.write("c/keep", b"k").unwrap();
+        let names: Vec<OsString> = ["a", "b", "c"].into_iter().map(OsString::from).collect();
+        let mut moves = Moves::default();
+        let err = moves.move_all(&from, &to, &names).unwrap_err();
+        assert!(err.to_string().contains("cannot move `c`"), "{err}");
+        moves.undo(&to, &from);
+        let mut back = list_names(&from).unwrap();
+        back.sort();
+        assert_eq!(back, names);
+        assert_eq!(list_names(&to).unwrap(), [OsString::from("c")]);
     }
 
     #[test]

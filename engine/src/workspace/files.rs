@@ -3,7 +3,7 @@
 use super::Workspace;
 use super::error::WorkspaceError;
 use super::paths::{check_relative, resolve_confined};
-use super::read::ByteBudget;
+use super::read::{ByteBudget, open_regular};
 
 impl Workspace {
     /// Checks that `rel` may be written: a relative path without `..` whose existing
@@ -58,30 +58,19 @@ impl Workspace {
     ///
     /// # Errors
     /// [`WorkspaceError::Confinement`] for paths that lead outside; [`WorkspaceError::Io`]
-    /// when the file is missing or unreadable; [`WorkspaceError::Limit`] when it is larger
+    /// when the file is missing, unreadable or not a regular file (a FIFO is refused, never
+    /// opened: opening it would block); [`WorkspaceError::Limit`] when it is larger
     /// than the bound (a sparse file counts its full length; nothing is read then).
     pub fn read_file(&self, rel: &str) -> Result<Vec<u8>, WorkspaceError> {
         let norm = check_relative(rel)?;
         let resolved = resolve_confined(&self.dir, &norm, true)?;
-        let file = self
-            .dir
-            .open(&resolved)
-            .map_err(|e| WorkspaceError::io("read", rel, e))?;
-        let meta = file
-            .metadata()
-            .map_err(|e| WorkspaceError::io("inspect", rel, e))?;
-        if meta.is_dir() {
-            return Err(WorkspaceError::io(
-                "read",
-                rel,
-                std::io::Error::from(std::io::ErrorKind::IsADirectory),
-            ));
-        }
-        ByteBudget::new("max_read_bytes", self.limits.max_read_bytes, "reading").read(
-            file,
-            rel,
-            meta.len(),
-        )
+        let (file, len) = open_regular(&self.dir, &resolved).map_err(|e| match e {
+            // Name the path as the caller gave it.
+            WorkspaceError::Io { op, source, .. } => WorkspaceError::io(op, rel, source),
+            other => other,
+        })?;
+        ByteBudget::new("max_read_bytes", self.limits.max_read_bytes, "reading")
+            .read(file, rel, len)
     }
 
     /// Removes the file, symlink or directory tree at `rel` (a symlink is removed, never

@@ -1,9 +1,64 @@
 //! Reading files back into host memory within a byte budget.
 
-use std::io::Read;
+use std::io::{self, Read};
+
+use cap_std::fs::{Dir, File};
 
 use super::error::{WorkspaceError, WsResult};
 use super::limits::{LimitExceeded, bytes};
+use super::write::open_nofollow;
+
+/// Opens the regular file `path` in `dir` for reading and returns it with its length. Anything
+/// else is refused before it is opened: opening a FIFO a guest left at `out.txt` would block
+/// the host until some process writes to it. The type is checked again on the open file, so
+/// an entry swapped meanwhile is refused too (a symlink in the last component is never
+/// followed).
+///
+/// # Errors
+/// [`WorkspaceError::Io`] naming the path: missing, not a regular file, unreadable.
+pub(crate) fn open_regular(dir: &Dir, path: &str) -> WsResult<(File, u64)> {
+    let not_regular = |what: &str| {
+        WorkspaceError::io(
+            "read",
+            path,
+            io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("it is {what}, not a regular file"),
+            ),
+        )
+    };
+    let meta = dir
+        .symlink_metadata(path)
+        .map_err(|e| WorkspaceError::io("read", path, e))?;
+    if !meta.is_file() {
+        return Err(not_regular(kind_of(&meta.file_type())));
+    }
+    let file = open_nofollow(dir, path).map_err(|e| WorkspaceError::io("read", path, e))?;
+    let meta = file
+        .metadata()
+        .map_err(|e| WorkspaceError::io("inspect", path, e))?;
+    if !meta.is_file() {
+        return Err(not_regular(kind_of(&meta.file_type())));
+    }
+    Ok((file, meta.len()))
+}
+
+fn kind_of(ft: &cap_std::fs::FileType) -> &'static str {
+    use cap_std::fs::FileTypeExt;
+    if ft.is_dir() {
+        "a directory"
+    } else if ft.is_symlink() {
+        "a symlink"
+    } else if ft.is_fifo() {
+        "a FIFO"
+    } else if ft.is_socket() {
+        "a socket"
+    } else if ft.is_char_device() || ft.is_block_device() {
+        "a device"
+    } else {
+        "a special file"
+    }
+}
 
 /// The bytes one operation may still read into memory, for one [`WorkspaceLimits`] setting.
 ///

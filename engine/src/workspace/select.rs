@@ -5,9 +5,8 @@ use std::collections::BTreeMap;
 use super::Workspace;
 use super::content::FileContent;
 use super::error::WorkspaceError;
-use super::read::ByteBudget;
+use super::read::{ByteBudget, open_regular};
 use super::walk::{NodeKind, list_tree};
-use super::write::open_nofollow;
 use crate::glob::WorkspaceGlobs;
 
 /// The directory part of `pattern` before its first component with a glob character or an
@@ -75,12 +74,7 @@ impl Workspace {
         let mut budget = ByteBudget::new("max_read_bytes", self.limits.max_read_bytes, "reading");
         let mut out = BTreeMap::new();
         for path in self.glob(patterns)? {
-            let file = open_nofollow(&self.dir, &path)
-                .map_err(|e| WorkspaceError::io("read", path.clone(), e))?;
-            let len = file
-                .metadata()
-                .map_err(|e| WorkspaceError::io("inspect", path.clone(), e))?
-                .len();
+            let (file, len) = open_regular(&self.dir, &path)?;
             let bytes = budget.read(file, &path, len)?;
             out.insert(path, FileContent::from_bytes(bytes));
         }

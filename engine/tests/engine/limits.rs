@@ -362,3 +362,28 @@ fn an_archive_file_past_the_bound_is_refused_before_it_is_read() {
     assert_eq!(snap_limit(&err).setting, "max_snapshot_bytes");
     assert!(err.to_string().contains("huge.tar` (1.0 TiB)"), "{err}");
 }
+
+/// Regression: `read_file` opened whatever was at the path, so a FIFO a guest left at
+/// `out.txt` blocked the host forever in `open`. Anything but a regular file is now refused
+/// before it is opened, and globs never list it.
+#[test]
+fn a_fifo_left_in_the_workspace_is_refused_without_blocking() {
+    let ws = Workspace::create_temp().unwrap();
+    let status = std::process::Command::new("mkfifo")
+        .arg(ws.path().join("out.txt"))
+        .status()
+        .expect("mkfifo (coreutils)");
+    assert!(status.success());
+    let err = ws.read_file("out.txt").unwrap_err();
+    assert_eq!(
+        err.to_string(),
+        "cannot read `out.txt`",
+        "{:?}",
+        std::error::Error::source(&err)
+    );
+    let source = std::error::Error::source(&err).unwrap().to_string();
+    assert_eq!(source, "it is a FIFO, not a regular file");
+    assert!(ws.read_globs(&["*.txt"]).unwrap().is_empty());
+    let snap = Snapshot::capture(&ws, &SnapshotConfig::default()).unwrap();
+    assert_eq!(snap.skipped().len(), 1, "{:?}", snap.skipped());
+}
