@@ -4,6 +4,7 @@
 #![expect(clippy::unwrap_used, reason = "tests fail loudly on unexpected errors")]
 #![expect(unreachable_pub, reason = "helpers shared between test modules")]
 
+mod bad_input;
 mod common;
 mod diff;
 mod input;
