@@ -107,6 +107,12 @@ pub(crate) struct StoreState {
 
 /// WASI errno `mfile`: too many open files.
 const ERRNO_MFILE: i32 = 33;
+/// WASI errno `success`.
+const ERRNO_SUCCESS: i32 = 0;
+/// The `creat` bit of preview1 `oflags`.
+const OFLAGS_CREAT: i32 = 1;
+/// What the quota charges for a new directory entry.
+const ENTRY_COST: u64 = subrun::quota::ENTRY_COST;
 
 /// The parameters of preview1 `path_open`.
 type PathOpenArgs = (i32, i32, i32, i32, i32, i64, i64, i32, i32);
@@ -149,6 +155,14 @@ fn charge_disk(
     Ok(())
 }
 
+/// After a call that adds one entry when it succeeds: charges [`ENTRY_COST`].
+fn charge_entry(caller: &mut Caller<'_, StoreState>, errno: i32) -> wasmtime::Result<()> {
+    if errno == ERRNO_SUCCESS {
+        charge_disk(caller, ENTRY_COST, false)?;
+    }
+    Ok(())
+}
+
 /// Reads the little-endian u32 the guest's `nwritten` pointer received.
 fn read_u32(caller: &mut Caller<'_, StoreState>, ptr: i32) -> u64 {
     let Some(Extern::Memory(m)) = caller.get_export("memory") else {
@@ -186,7 +200,12 @@ pub(crate) fn shadow_host_functions(linker: &mut Linker<StoreState>) -> wasmtime
                 }
                 let (a0, a1, a2, a3, a4, a5, a6, a7, a8) = args;
                 let errno = stock!(caller, path_open(a0, a1, a2, a3, a4, a5, a6, a7, a8))?;
-                charge_disk(&mut caller, 0, false)?;
+                // Only an open with `O_CREAT` can add an entry; charge it as the measurement
+                // counts it (an existing file opened with `O_CREAT` is charged too, which at
+                // worst measures a little early).
+                if errno == ERRNO_SUCCESS && a4 & OFLAGS_CREAT != 0 {
+                    charge_disk(&mut caller, ENTRY_COST, false)?;
+                }
                 Ok(errno)
             })
         },
@@ -249,7 +268,7 @@ pub(crate) fn shadow_host_functions(linker: &mut Linker<StoreState>) -> wasmtime
         |mut caller: Caller<'_, StoreState>, (fd, p, l): (i32, i32, i32)| {
             Box::new(async move {
                 let errno = stock!(caller, path_create_directory(fd, p, l))?;
-                charge_disk(&mut caller, 0, false)?;
+                charge_entry(&mut caller, errno)?;
                 Ok(errno)
             })
         },
@@ -261,7 +280,7 @@ pub(crate) fn shadow_host_functions(linker: &mut Linker<StoreState>) -> wasmtime
          (a, b, c, d, e, f, g): (i32, i32, i32, i32, i32, i32, i32)| {
             Box::new(async move {
                 let errno = stock!(caller, path_link(a, b, c, d, e, f, g))?;
-                charge_disk(&mut caller, 0, false)?;
+                charge_entry(&mut caller, errno)?;
                 Ok(errno)
             })
         },
@@ -272,7 +291,7 @@ pub(crate) fn shadow_host_functions(linker: &mut Linker<StoreState>) -> wasmtime
         |mut caller: Caller<'_, StoreState>, (a, b, c, d, e): (i32, i32, i32, i32, i32)| {
             Box::new(async move {
                 let errno = stock!(caller, path_symlink(a, b, c, d, e))?;
-                charge_disk(&mut caller, 0, false)?;
+                charge_entry(&mut caller, errno)?;
                 Ok(errno)
             })
         },
