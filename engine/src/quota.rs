@@ -75,17 +75,29 @@ impl DiskWatch {
     }
 
     /// Completes with the usage once a measurement finds the workspace over the quota; never
-    /// completes otherwise. Overshoot is bounded by what the command writes in one period.
+    /// completes otherwise. Measures at once, then every [`period`](Self::PERIOD) — or, when a
+    /// measurement is slow (a workspace of many entries), [`COST_FACTOR`](Self::COST_FACTOR)
+    /// times its cost after it. Overshoot is bounded by what the command writes in one gap.
     pub async fn exceeded(&self) -> u64 {
-        let mut tick = tokio::time::interval(self.period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
-            tick.tick().await;
+            let started = tokio::time::Instant::now();
             let used = self.measure().await;
             if used > self.limit {
                 return used;
             }
+            let cost = started.elapsed();
+            tokio::time::sleep(self.gap_after(cost).saturating_sub(cost)).await;
         }
+    }
+
+    /// A measurement starts at least this many times the last one's cost after it, so
+    /// watching costs at most a fifth of a core however many entries the workspace holds
+    /// (every 25 ms would walk it back to back once a walk takes that long).
+    pub const COST_FACTOR: u32 = 5;
+
+    /// The time from the start of a measurement that took `cost` to the start of the next.
+    pub fn gap_after(&self, cost: Duration) -> Duration {
+        self.period.max(cost * Self::COST_FACTOR)
     }
 }
 
@@ -107,6 +119,21 @@ mod tests {
         assert!(
             used < 10_000 + (1 << 30) + 4 * ENTRY_COST + (1 << 20),
             "{used}: followed the symlink?"
+        );
+    }
+
+    /// Regression: a command creating tens of thousands of empty files made the watch walk
+    /// the whole workspace every 25 ms, back to back once a walk took that long (an inode
+    /// flood under a 16 MiB quota kept a host core busy walking). Slow walks now space out the
+    /// next one.
+    #[test]
+    fn inode_flood_does_not_keep_the_watch_walking() {
+        let watch = DiskWatch::new("/nonexistent", 1);
+        assert_eq!(watch.gap_after(Duration::from_millis(1)), DiskWatch::PERIOD);
+        assert_eq!(
+            watch.gap_after(Duration::from_millis(40)),
+            Duration::from_millis(200),
+            "a 40 ms walk waits 5 times its cost"
         );
     }
 
