@@ -35,10 +35,15 @@ exit $c
 
 /// Ends a command: every process of session (or process group) `$2`.
 ///
-/// Phase `$1`: `term` sends SIGTERM and gives up to 200 ms of grace, then goes on as `kill`;
-/// `kill` sends SIGKILL and checks until none is left, zombies aside. Nothing is forked (the
-/// grace period spins on `/proc/uptime`), so the sweep works at the pids limit. Prints `gone`
-/// when none is left, `left` when some survived, nothing when it never ran.
+/// Phase `$1`: `term` sends SIGTERM (to the command's process group at once, then to every
+/// process of the session) and gives up to 200 ms of grace, then goes on as `kill`; `kill`
+/// sends SIGKILL to the command's process group at once (a process cannot fork past a signal
+/// sent to its whole group: the kernel refuses a fork while a signal is pending), then SIGKILL
+/// to every process of the session, pass after pass, until a pass finds none, zombies aside
+/// (a process that left the group can still fork during a pass; the next pass gets its
+/// children). Nothing is forked (the grace period spins on `/proc/uptime`), so the sweep works
+/// at the pids limit. Prints `gone` when none is left, `left` when some survived, nothing
+/// when it never ran.
 ///
 /// Then optionally `all` followed by session ids to spare: with `all`, every other process is
 /// ended too except sessions 1 (the keep-alive), the spared ones and the sweeper's own — this
@@ -70,6 +75,7 @@ sweep() {
 }
 if [ "$phase" = term ]; then
   sig=TERM
+  kill -TERM "-$s" 2>/dev/null
   sweep || { echo gone; exit 0; }
   read -r up _ < /proc/uptime
   end=$(( ${up%.*}${up#*.} + 20 ))
@@ -81,10 +87,9 @@ if [ "$phase" = term ]; then
   done
 fi
 sig=KILL
-sweep || { echo gone; exit 0; }
+kill -KILL "-$s" 2>/dev/null
 n=0
 while [ $n -lt 5000 ]; do
-  sig=0
   sweep || { echo gone; exit 0; }
   n=$((n+1))
 done
