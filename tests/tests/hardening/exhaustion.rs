@@ -75,6 +75,9 @@ struct Case {
     ends_at_deadline: bool,
     /// A check of the result beyond the outcome; `Err` says what is wrong.
     check: fn(&Target, &RuntimeResult, &std::path::Path) -> Result<String, String>,
+    /// After the run, the host reads the workspace back (every file, a snapshot): each must
+    /// be refused by a `WorkspaceLimits` bound instead of reading what the guest left.
+    host_reads_back: bool,
 }
 
 /// One case's figures.
@@ -222,6 +225,7 @@ fn cases() -> Vec<Case> {
         expected: timed_out,
         ends_at_deadline: true,
         check: nothing,
+        host_reads_back: false,
     };
     vec![
         Case {
@@ -333,6 +337,15 @@ fn cases() -> Vec<Case> {
             ends_at_deadline: false,
             expected: |_| Ok(exceeded(Resource::Disk)),
             check: disk_bounded,
+            ..base
+        },
+        Case {
+            name: "leave a 1 TiB sparse file for the host to read back",
+            run: Run::Fixture(Fixture::DiskFill, &["sparse"]),
+            timeout: Duration::from_secs(30),
+            ends_at_deadline: false,
+            expected: |_| Ok(vec![Outcome::Exited { code: 0 }]),
+            host_reads_back: true,
             ..base
         },
         Case {
@@ -479,6 +492,9 @@ async fn run_case(t: &'static Target, c: &Case) -> CaseResult {
             res.elapsed, c.timeout, t.slack
         ));
     }
+    if c.host_reads_back {
+        res.problems.extend(read_back_refused(&s, &mut res.note));
+    }
     if let Run::Fixture(Fixture::ForkBomb, _) = c.run {
         let left = t
             .processes_matching(rt.as_ref(), Fixture::ForkBomb.name())
@@ -511,6 +527,31 @@ async fn run_case(t: &'static Target, c: &Case) -> CaseResult {
     s.close().await.expect("close the session");
     res.after = HostUsage::now();
     res
+}
+
+/// Reads every file and takes a snapshot of `s`'s workspace; each must fail on a
+/// `WorkspaceLimits` bound, quickly. Notes what happened; returns the problems.
+fn read_back_refused(s: &subrun::Session, note: &mut String) -> Vec<String> {
+    let mut problems = Vec::new();
+    let started = Instant::now();
+    let files = s.get_file_contents(&["**"]).map(|f| f.len());
+    let snapshot = s.update_snapshot().map(|snap| snap.archive().len());
+    let took = started.elapsed();
+    for (what, r) in [("reading every file", files), ("a snapshot", snapshot)] {
+        match r {
+            Err(e) if e.to_string().contains("WorkspaceLimits::") => {}
+            Err(e) => problems.push(format!("{what} failed, but not on a limit: {e}")),
+            Ok(n) => problems.push(format!("{what} succeeded ({n}) instead of refusing")),
+        }
+    }
+    if took > Duration::from_secs(5) {
+        problems.push(format!("the host took {took:?} to refuse"));
+    }
+    *note = format!(
+        "the host's reads were refused by WorkspaceLimits in {} ms",
+        took.as_millis()
+    );
+    problems
 }
 
 /// Removes every entry of the workspace (never following symlinks).
