@@ -51,7 +51,10 @@ if [ "${#targets[@]}" -eq 0 ]; then
 fi
 
 # Number of crash, timeout, OOM and slow-unit files of a target.
-findings() { find "$artifacts/$1" -type f 2>/dev/null | wc -l; }
+# (A fresh clone has no artifacts directory: `find` on it would fail the pipeline.)
+findings() {
+  if [ -d "$artifacts/$1" ]; then find "$artifacts/$1" -type f | wc -l; else echo 0; fi
+}
 
 failed=0
 rows=()
