@@ -10,6 +10,9 @@
 //!   --fuzz-seconds N     seconds per fuzz target (default 10); 0 skips fuzzing
 //!   --details            also print every escape attempt and exhaustion case per runtime
 //!   --out FILE           also write the report to FILE
+//!   --doc FILE           also put the report into FILE (docs/security.md) in place of what
+//!                        stands between its `<!-- security-report:begin -->` and
+//!                        `<!-- security-report:end -->` lines
 //! ```
 //!
 //! It exits 1 when any figure breaks a promise (an escape on wasi or docker, an exhaustion
@@ -46,11 +49,17 @@ struct Options {
     fuzz_seconds: u64,
     details: bool,
     out: Option<PathBuf>,
+    doc: Option<PathBuf>,
 }
+
+/// The lines of a document between which `--doc` puts the report.
+const DOC_BEGIN: &str = "<!-- security-report:begin -->";
+/// The line after the report.
+const DOC_END: &str = "<!-- security-report:end -->";
 
 fn usage(msg: &str) -> ! {
     eprintln!(
-        "security-report: {msg}\nusage: security-report [--runtimes wasi,docker,local] [--soak-scale F] [--fuzz-seconds N] [--details] [--out FILE]"
+        "security-report: {msg}\nusage: security-report [--runtimes wasi,docker,local] [--soak-scale F] [--fuzz-seconds N] [--details] [--out FILE] [--doc FILE]"
     );
     std::process::exit(2);
 }
@@ -62,6 +71,7 @@ fn parse() -> Options {
         fuzz_seconds: 10,
         details: false,
         out: None,
+        doc: None,
     };
     let mut args = std::env::args().skip(1);
     while let Some(a) = args.next() {
@@ -93,6 +103,7 @@ fn parse() -> Options {
             }
             "--details" => o.details = true,
             "--out" => o.out = Some(PathBuf::from(value())),
+            "--doc" => o.doc = Some(PathBuf::from(value())),
             "-h" | "--help" => usage("the tables of docs/security.md"),
             other => usage(&format!("unknown argument `{other}`")),
         }
@@ -164,11 +175,43 @@ fn main() -> ExitCode {
         std::fs::write(path, &report)
             .unwrap_or_else(|e| eprintln!("security-report: write {}: {e}", path.display()));
     }
+    if let Some(path) = &options.doc {
+        if let Err(e) = splice_into(path, &report) {
+            eprintln!("security-report: {e}");
+            return ExitCode::FAILURE;
+        }
+        eprintln!("security-report: the report is in {}", path.display());
+    }
     if problems.is_empty() {
         ExitCode::SUCCESS
     } else {
         ExitCode::FAILURE
     }
+}
+
+/// Replaces what stands between the [`DOC_BEGIN`] and [`DOC_END`] lines of `path` with
+/// `report`; the rest of the document is kept byte for byte.
+fn splice_into(path: &Path, report: &str) -> Result<(), String> {
+    let text =
+        std::fs::read_to_string(path).map_err(|e| format!("read {}: {e}", path.display()))?;
+    let marker = |m: &str| {
+        text.find(m)
+            .ok_or_else(|| format!("{} has no `{m}` line to put the report at", path.display()))
+    };
+    let (begin, end) = (marker(DOC_BEGIN)? + DOC_BEGIN.len(), marker(DOC_END)?);
+    if end < begin {
+        return Err(format!(
+            "{}: `{DOC_END}` comes before `{DOC_BEGIN}`",
+            path.display()
+        ));
+    }
+    let spliced = format!(
+        "{}\n{}\n{}",
+        &text[..begin],
+        report.trim_end(),
+        &text[end..]
+    );
+    std::fs::write(path, spliced).map_err(|e| format!("write {}: {e}", path.display()))
 }
 
 async fn escape_section(

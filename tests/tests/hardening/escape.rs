@@ -136,7 +136,8 @@ pub(crate) struct Stage {
     pub(crate) has_gateway: bool,
     /// Host variables a guest must never see (`KEY=VALUE`, distinctive values only).
     host_env: Vec<String>,
-    /// This process's executable path (in its `/proc/<pid>/cmdline`).
+    /// This process's `argv[0]`, as its `/proc/<pid>/cmdline` holds it (relative when the
+    /// process was started by a relative path, as `cargo run` does).
     exe: String,
 }
 
@@ -174,8 +175,9 @@ impl Stage {
             udp,
             has_gateway: TcpListener::bind((GATEWAY, 0)).is_ok(),
             host_env,
-            exe: std::env::current_exe()
-                .map(|p| p.display().to_string())
+            exe: std::env::args_os()
+                .next()
+                .and_then(|a| a.into_string().ok())
                 .unwrap_or_default(),
         };
         stage.populate();
