@@ -83,3 +83,43 @@ fn docker_sweep_ends_a_fork_bomb_that_refills_the_pids_limit() {
         })
     });
 }
+
+/// Regression: right after a fork bomb timed out on docker, the next command sometimes could
+/// not fork (`sh` exited 2): the sweep reported the bomb gone while its killed processes were
+/// still zombies waiting for the container's init to reap them, and a zombie still counts
+/// toward the pids limit. The sweep now waits until they are reaped.
+#[test]
+fn docker_sweep_waits_until_a_fork_bombs_zombies_are_reaped() {
+    use std::time::Duration;
+    use subrun::{ExecRequest, Outcome};
+    use subrun_tests::fixtures::Fixture;
+
+    subrun_tests::run(Kind::Docker, |t| {
+        Box::pin(async move {
+            let _turn = ONE_AT_A_TIME.lock().await;
+            let (s, rt) = t.spawn("limits: { processes: 64 }\n").await;
+            for round in 0..3 {
+                let bomb = rt
+                    .execute(
+                        ExecRequest::new(t.cmd(Fixture::ForkBomb, &[]))
+                            .timeout(Duration::from_secs(1)),
+                    )
+                    .await
+                    .unwrap();
+                assert_eq!(bomb.outcome, Outcome::TimedOut, "round {round}");
+                // Forks twice: fails while the pids limit is still full of zombies.
+                let next = rt
+                    .execute(ExecRequest::new("echo a | cat; echo b | cat"))
+                    .await
+                    .unwrap();
+                assert_eq!(
+                    (next.outcome.clone(), next.stdout_text().as_ref()),
+                    (Outcome::Exited { code: 0 }, "a\nb\n"),
+                    "round {round}: the command after the fork bomb: {}",
+                    next.stderr_text()
+                );
+            }
+            s.close().await.unwrap();
+        })
+    });
+}

@@ -42,8 +42,10 @@ exit $c
 /// to every process of the session, pass after pass, until a pass finds none, zombies aside
 /// (a process that left the group can still fork during a pass; the next pass gets its
 /// children). Nothing is forked (the grace period spins on `/proc/uptime`), so the sweep works
-/// at the pids limit. Prints `gone` when none is left, `left` when some survived, nothing
-/// when it never ran.
+/// at the pids limit. When none is left alive it waits (up to 1 s) until the zombies of the
+/// ended processes are reaped by the container's init: a zombie still counts toward the pids
+/// limit, so the next command could not fork while a fork bomb's zombies remain. Prints `gone`
+/// when none is left, `left` when some survived, nothing when it never ran.
 ///
 /// Then optionally `all` followed by session ids to spare: with `all`, every other process is
 /// ended too except sessions 1 (the keep-alive), the spared ones and the sweeper's own — this
@@ -55,13 +57,13 @@ keep=" 1 $* "
 me=$$
 sweep() {
   hit=
+  zomb=
   for d in /proc/[0-9]*; do
     p=${d#/proc/}
     [ "$p" = "$me" ] && continue
     l=
     { read -r l < "$d/stat"; } 2>/dev/null || continue
     set -- ${l##*) }
-    [ "$1" = Z ] && continue
     if [ "$4" = "$s" ] || [ "$3" = "$s" ]; then
       :
     elif [ -n "$all" ] && [ "$4" != "$me" ]; then
@@ -69,19 +71,31 @@ sweep() {
     else
       continue
     fi
+    if [ "$1" = Z ]; then zomb=1; continue; fi
     kill -"$sig" "$p" 2>/dev/null && hit=1
   done
   [ -n "$hit" ]
 }
+gone() {
+  read -r up _ < /proc/uptime
+  lim=$(( ${up%.*}${up#*.} + 100 ))
+  while [ -n "$zomb" ]; do
+    read -r up _ < /proc/uptime
+    [ $(( ${up%.*}${up#*.} )) -ge $lim ] && break
+    sweep && return 1
+  done
+  echo gone
+  exit 0
+}
 if [ "$phase" = term ]; then
   sig=TERM
   kill -TERM "-$s" 2>/dev/null
-  sweep || { echo gone; exit 0; }
+  sweep || gone
   read -r up _ < /proc/uptime
   end=$(( ${up%.*}${up#*.} + 20 ))
   while :; do
     sig=0
-    sweep || { echo gone; exit 0; }
+    sweep || gone
     read -r up _ < /proc/uptime
     [ $(( ${up%.*}${up#*.} )) -ge $end ] && break
   done
@@ -90,7 +104,7 @@ sig=KILL
 kill -KILL "-$s" 2>/dev/null
 n=0
 while [ $n -lt 5000 ]; do
-  sweep || { echo gone; exit 0; }
+  sweep || gone
   n=$((n+1))
 done
 echo left
