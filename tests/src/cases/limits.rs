@@ -358,10 +358,14 @@ pub async fn disk_quota_stops_a_filling_guest(t: &Target) {
         assert_eq!(r.exit_code, 153);
         let used: u64 = workspace_bytes(s.workspace().path());
         // wasi charges the guest's own writes (within 1 MiB); native runtimes measure every
-        // 25 ms, so they overshoot by what the command writes until it is stopped.
+        // 25 ms, so they overshoot by what the command writes until it is stopped: local
+        // sends SIGKILL at once, docker must first start its kill sweep as an exec (60 ms and
+        // more), while a writer fills the page cache at GB/s (238 MiB measured on a quiet
+        // machine). The same bound as the exhaustion suite's.
         let slack: u64 = match t.kind {
             Kind::Wasi => 2 << 20,
-            Kind::Local | Kind::Docker => 96 << 20,
+            Kind::Local => 96 << 20,
+            Kind::Docker => 512 << 20,
         };
         assert!(
             used <= (16 << 20) + slack,
