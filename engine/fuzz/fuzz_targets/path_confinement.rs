@@ -15,6 +15,9 @@ use std::os::unix::fs::{MetadataExt, symlink};
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
+#[path = "common/scratch.rs"]
+mod scratch;
+
 use libfuzzer_sys::fuzz_target;
 use subrun::Workspace;
 use subrun::assets::normalize_relative;
@@ -66,27 +69,10 @@ fn outside_listing(root: &Path) -> BTreeMap<String, String> {
     out
 }
 
-/// A temporary directory, in memory (`/dev/shm`) where there is one: creating and removing
-/// files there costs microseconds instead of a journaled disk's milliseconds.
-fn scratch_dir() -> tempfile::TempDir {
-    let shm = std::path::Path::new("/dev/shm");
-    if shm.is_dir()
-        && let Ok(dir) = tempfile::Builder::new()
-            .prefix("subrun-fuzz-")
-            .tempdir_in(shm)
-    {
-        return dir;
-    }
-    tempfile::Builder::new()
-        .prefix("subrun-fuzz-")
-        .tempdir()
-        .expect("temp dir")
-}
-
 fn sandbox() -> &'static Sandbox {
     static SANDBOX: OnceLock<Sandbox> = OnceLock::new();
     SANDBOX.get_or_init(|| {
-        let dir = scratch_dir();
+        let dir = scratch::scratch_dir();
         let outer = dir.path().canonicalize().expect("canonical");
         std::fs::create_dir(outer.join("ws")).expect("ws");
         std::fs::create_dir(outer.join("outside")).expect("outside");
