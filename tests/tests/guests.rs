@@ -398,7 +398,7 @@ fn python_both(script: &str) -> (RuntimeResult, RuntimeResult) {
 
 /// Every module docs/guests.md lists as working does its job (not only imports): each line of
 /// the script's output is one module used for real (sqlite3 on a file in the workspace, zlib
-/// and bz2 round trips, unittest running a suite, asyncio a gather...). The guest prints what
+/// and bz2 round trips, unittest running a suite...). The guest prints what
 /// the host's CPython prints, and that is the recorded output (so two equally broken runs
 /// cannot agree).
 #[test]
