@@ -112,6 +112,15 @@ pub(crate) enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// A temporary directory of a dead run could not be listed or removed.
+    #[error("cannot remove {}", path.display())]
+    GcDirs {
+        /// The directory.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// Docker leftovers could not be listed or removed.
     #[error("cannot remove leftover containers")]
     Gc(#[source] RuntimeError),
@@ -128,12 +137,15 @@ impl CliError {
     }
 }
 
-/// `subrun: <error>` and one `  caused by: <source>` line per cause, for stderr.
+/// `subrun: <error>` and one `  caused by: <source>` line per cause, for stderr. Each message
+/// is escaped ([`subrun::terminal::escape`]): errors quote names a guest or a submission
+/// chose (files, imports, symbols), and each stays on its own line.
 pub(crate) fn render_chain(err: &(dyn std::error::Error + 'static)) -> String {
-    let mut out = format!("subrun: {err}");
+    let escaped = |e: &dyn std::error::Error| subrun::terminal::escape(&e.to_string()).into_owned();
+    let mut out = format!("subrun: {}", escaped(err));
     let mut source = err.source();
     while let Some(cause) = source {
-        let _ = write!(out, "\n  caused by: {cause}");
+        let _ = write!(out, "\n  caused by: {}", escaped(cause));
         source = cause.source();
     }
     out

@@ -1,16 +1,26 @@
-//! `subrun gc`: remove the containers subrun created and left behind, by label.
+//! `subrun gc`: remove what runs whose owner died left behind: their private temporary
+//! directories (workspaces, static roots; see `subrun::tempdirs`) and, by label, their
+//! containers.
 
 use subrun::SessionId;
 use subrun_docker::{DockerRuntimeFactory, Leftover, LeftoverFilter};
 
 use crate::error::CliError;
 
-/// Connects to the Docker engine, removes every container labelled `subrun.session` (or only
-/// those of `session`) and prints what it removed.
+/// Removes the temporary directories of dead owners and prunes the compiled-module cache
+/// (unless `session` narrows the call to one session's containers), then connects to the Docker engine, removes every container
+/// labelled `subrun.session` (or only those of `session`) and prints what it removed.
 ///
 /// # Errors
-/// [`CliError::Gc`] when the engine is unreachable or a removal fails.
+/// [`CliError::GcDirs`] when the temporary directory cannot be listed or an entry of a dead
+/// run cannot be removed (reported after the containers); [`CliError::Gc`] when the engine is
+/// unreachable or a container removal fails.
 pub(crate) async fn gc(session: Option<String>) -> Result<i32, CliError> {
+    let dirs = if session.is_none() {
+        remove_dead_dirs().and(prune_module_cache())
+    } else {
+        Ok(())
+    };
     let factory = DockerRuntimeFactory::connect()
         .await
         .map_err(CliError::Gc)?;
@@ -25,7 +35,68 @@ pub(crate) async fn gc(session: Option<String>) -> Result<i32, CliError> {
     for c in &removed {
         println!("  {}", describe(c));
     }
-    Ok(0)
+    dirs.map(|()| 0)
+}
+
+/// Prunes the default compiled-module cache to its bound (`WasiEngineConfig::max_cache_bytes`),
+/// least recently used artifacts first.
+fn prune_module_cache() -> Result<(), CliError> {
+    let Some(dir) = subrun_wasi::default_cache_dir() else {
+        return Ok(());
+    };
+    let max = subrun_wasi::WasiEngineConfig::default().max_cache_bytes;
+    let s = subrun_wasi::prune_cache(&dir, max).map_err(|source| CliError::GcDirs {
+        path: dir.clone(),
+        source,
+    })?;
+    println!(
+        "compiled-module cache {}: removed {} artifact{} ({} bytes), kept {} ({} bytes; bound {max})",
+        subrun::terminal::escape(&dir.display().to_string()),
+        s.removed,
+        if s.removed == 1 { "" } else { "s" },
+        s.removed_bytes,
+        s.kept,
+        s.kept_bytes,
+    );
+    Ok(())
+}
+
+/// Removes the private directories of dead owners under the temporary directory, printing
+/// each; the first failure is returned once every other entry was tried.
+fn remove_dead_dirs() -> Result<(), CliError> {
+    let root = std::env::temp_dir();
+    let found = subrun::tempdirs::remove_dead(Some(&root)).map_err(|source| CliError::GcDirs {
+        path: root.clone(),
+        source,
+    })?;
+    let mut first_error = None;
+    let mut removed = Vec::new();
+    for (leftover, result) in found {
+        match result {
+            Ok(()) => removed.push(leftover),
+            Err(source) => {
+                first_error.get_or_insert(CliError::GcDirs {
+                    path: leftover.path,
+                    source,
+                });
+            }
+        }
+    }
+    match removed.len() {
+        0 => println!("no directory of a dead run"),
+        n => println!(
+            "removed {n} director{} of dead runs:",
+            if n == 1 { "y" } else { "ies" }
+        ),
+    }
+    for l in &removed {
+        println!(
+            "  {} pid={}",
+            subrun::terminal::escape(&l.path.display().to_string()),
+            l.pid
+        );
+    }
+    first_error.map_or(Ok(()), Err)
 }
 
 fn short(id: &str) -> &str {

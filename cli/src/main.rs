@@ -24,8 +24,6 @@ mod signals;
 mod spec_check;
 mod terminal;
 
-use std::io::IsTerminal;
-
 use clap::Parser;
 use tracing_subscriber::EnvFilter;
 
@@ -58,9 +56,31 @@ fn init_logging() {
         .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
     tracing_subscriber::fmt()
         .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(|| EscapingStderr)
+        .with_ansi(false)
         .init();
+}
+
+/// Stderr for log lines, each escaped ([`subrun::terminal::escape_bytes`]) but for its final
+/// newline: a log event quotes names a guest chose (a symlink it left, a file it wrote), so
+/// no byte of it may reach the terminal raw. (The formatter writes one event per call; colours
+/// are off, since their escapes would be escaped too.)
+struct EscapingStderr;
+
+impl std::io::Write for EscapingStderr {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let (body, newline) = match buf.strip_suffix(b"\n") {
+            Some(body) => (body, "\n"),
+            None => (buf, ""),
+        };
+        let line = format!("{}{newline}", subrun::terminal::escape_bytes(body));
+        std::io::stderr().lock().write_all(line.as_bytes())?;
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        std::io::stderr().flush()
+    }
 }
 
 /// Builds the one tokio runtime and runs the subcommand on it.

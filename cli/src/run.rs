@@ -167,7 +167,12 @@ async fn drive(
         command: command.to_string(),
         source,
     };
-    let mut execution = runtime.stream(request).await.map_err(execute_error)?;
+    // Starting includes compiling the module (seconds for a large one): a signal meanwhile
+    // ends the run at once (the compilation is abandoned with the session).
+    let mut execution = tokio::select! {
+        started = runtime.stream(request) => started.map_err(execute_error)?,
+        code = signals.next() => return Ok(Ran::Interrupted(code)),
+    };
     let control = execution.control();
     let mut stopped = None;
     loop {
@@ -220,7 +225,12 @@ fn print_notes(result: &RuntimeResult, stopped: Option<i32>) {
             ),
             None => eprintln!("subrun: timed out (exit code {})", result.exit_code),
         },
-        other => eprintln!("subrun: {other} (exit code {})", result.exit_code),
+        // A trap message may quote names from the module (its name section, imports).
+        other => eprintln!(
+            "subrun: {} (exit code {})",
+            subrun::terminal::escape(&other.to_string()),
+            result.exit_code
+        ),
     }
     for (stream, truncated) in [
         ("stdout", result.stdout_truncated),

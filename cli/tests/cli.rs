@@ -13,31 +13,12 @@ use std::time::{Duration, Instant};
 
 use serde_json::Value;
 
+mod common;
+use common::{code, subrun, text};
+
 /// The directory holding the spec files of these tests.
 fn data() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data")
-}
-
-/// The binary, with a private wasm cache and an empty guest directory unless a test sets
-/// one, and no log filter from the caller's environment.
-fn subrun(cache: &Path) -> Command {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_subrun"));
-    cmd.env("XDG_CACHE_HOME", cache)
-        .env("SUBRUN_GUEST_DIR", cache.join("no-guests"))
-        .env_remove("SUBRUN_LOG")
-        .env_remove("RUST_LOG")
-        .stdin(Stdio::null());
-    cmd
-}
-
-fn text(bytes: &[u8]) -> String {
-    String::from_utf8_lossy(bytes).into_owned()
-}
-
-fn code(out: &Output) -> i32 {
-    out.status
-        .code()
-        .expect("subrun exits by itself, not by a signal")
 }
 
 /// A hello-world WASI command that exits with 3.

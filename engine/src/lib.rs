@@ -49,6 +49,8 @@ mod session;
 pub mod setup;
 mod snapshot;
 pub mod spec;
+pub mod tempdirs;
+pub mod terminal;
 mod tracker;
 mod workspace;
 

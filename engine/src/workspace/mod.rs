@@ -43,7 +43,7 @@ pub use walk::SkippedEntry;
 pub struct Workspace {
     dir: Dir,
     path: PathBuf,
-    temp: Option<tempfile::TempDir>,
+    temp: Option<crate::tempdirs::PrivateDir>,
     limits: WorkspaceLimits,
 }
 
@@ -51,17 +51,16 @@ impl Workspace {
     /// A fresh, empty temporary directory, removed when the workspace is dropped or
     /// [`remove`](Self::remove)d.
     ///
+    /// It is `ws/` inside a private parent (`$TMPDIR/subrun-ws-<pid>-<start>-<random>/`, mode
+    /// `0700`; see [`crate::tempdirs`]): no other host user can reach what a guest writes, and
+    /// `subrun gc` removes it if its owner dies without cleaning up.
+    ///
     /// # Errors
     /// [`WorkspaceError::Io`] when the directory cannot be created or opened.
     pub fn create_temp() -> Result<Self, WorkspaceError> {
-        let temp = tempfile::Builder::new()
-            .prefix("subrun-ws-")
-            .tempdir()
+        let temp = crate::tempdirs::PrivateDir::create("ws")
             .map_err(|e| WorkspaceError::io("create temporary workspace", "", e))?;
-        let path = temp
-            .path()
-            .canonicalize()
-            .unwrap_or_else(|_| temp.path().to_path_buf());
+        let path = temp.path().to_path_buf();
         let dir = Dir::open_ambient_dir(&path, cap_std::ambient_authority())
             .map_err(|e| WorkspaceError::io("open workspace", path.display().to_string(), e))?;
         Ok(Self {
@@ -141,9 +140,7 @@ impl Workspace {
             None => Ok(()),
             Some(temp) => {
                 let shown = self.path.display().to_string();
-                // Emptied first without recursion (see `remove`): `TempDir::close` would
-                // recurse once per level of a deep tree.
-                remove::clear_dir(&self.dir)?;
+                // Removed without recursion, whatever the depth a guest left.
                 temp.close()
                     .map_err(|e| WorkspaceError::io("remove workspace", shown, e))
             }
@@ -153,13 +150,10 @@ impl Workspace {
 
 impl Drop for Workspace {
     fn drop(&mut self) {
-        if let Some(temp) = self.temp.take() {
-            if let Err(e) = remove::clear_dir(&self.dir) {
-                tracing::warn!(path = %self.path.display(), error = %e, "cannot empty workspace for removal");
-            }
-            if let Err(e) = temp.close() {
-                tracing::warn!(path = %self.path.display(), error = %e, "cannot remove workspace");
-            }
+        if let Some(temp) = self.temp.take()
+            && let Err(e) = temp.close()
+        {
+            tracing::warn!(path = %self.path.display(), error = %e, "cannot remove workspace");
         }
     }
 }

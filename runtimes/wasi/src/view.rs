@@ -57,7 +57,7 @@ pub(crate) struct GuestView {
     /// Static root, asset dirs and mounts, in a stable order.
     pub(crate) preopens: Vec<Preopen>,
     /// Owns the static root directory (removed on drop).
-    _static_root: Option<tempfile::TempDir>,
+    _static_root: Option<subrun::tempdirs::PrivateDir>,
 }
 
 /// What a command resolved to.
@@ -122,9 +122,7 @@ impl GuestView {
         let mut preopens = Vec::new();
         let mut static_root = None;
         if !assets.is_empty() {
-            let root = tempfile::Builder::new()
-                .prefix("subrun-static-")
-                .tempdir()
+            let root = subrun::tempdirs::PrivateDir::create("static")
                 .map_err(|e| RuntimeError::backend("create the static asset directory", e))?;
             for a in assets {
                 let dest = root.path().join(&a.save_path);
