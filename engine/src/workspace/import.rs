@@ -74,6 +74,7 @@ impl Workspace {
             .and_then(|n| n.to_str())
             .ok_or_else(|| WorkspaceError::confinement(shown.clone(), "has no UTF-8 file name"))?;
         let src = open_host_dir(parent)?;
+        check_import_bytes(meta.len(), &shown, &self.limits)?;
         let mode = std::os::unix::fs::PermissionsExt::mode(&meta.permissions()) & MODE_MASK;
         write_tree(
             &self.dir,
@@ -83,6 +84,7 @@ impl Workspace {
                 source: FileSource::Dir {
                     dir: &src,
                     path: name,
+                    len: meta.len(),
                 },
             }],
         )?;
@@ -91,6 +93,25 @@ impl Workspace {
             ..ImportSummary::default()
         })
     }
+}
+
+/// Refuses an import whose files add up to more than `max_import_bytes`, before it writes.
+fn check_import_bytes(
+    total: u64,
+    what: &str,
+    limits: &WorkspaceLimits,
+) -> Result<(), WorkspaceError> {
+    if total > limits.max_import_bytes {
+        return Err(super::limits::LimitExceeded::new(
+            "max_import_bytes",
+            limits.max_import_bytes,
+            format!(
+                "{what} holds {total} bytes of files (lengths, holes of sparse files included)"
+            ),
+        )
+        .into());
+    }
+    Ok(())
 }
 
 fn open_host_dir(path: &Path) -> Result<Dir, WorkspaceError> {
@@ -107,6 +128,11 @@ fn copy_tree(
     limits: &WorkspaceLimits,
 ) -> Result<ImportSummary, WorkspaceError> {
     let (nodes, skipped) = list_tree(src, &|_| true, &limits.for_host_import())?;
+    let total = nodes.iter().fold(0_u64, |sum, n| match n.kind {
+        NodeKind::File { size, .. } => sum.saturating_add(size),
+        _ => sum,
+    });
+    check_import_bytes(total, "the imported directory", limits)?;
     let join = |p: &str| {
         if prefix.is_empty() {
             p.to_string()
@@ -138,7 +164,7 @@ fn copy_tree(
                     mode: *mode,
                 });
             }
-            NodeKind::File { mode, .. } => {
+            NodeKind::File { mode, size } => {
                 summary.files += 1;
                 writes.push(WriteNode::File {
                     path: target,
@@ -146,6 +172,7 @@ fn copy_tree(
                     source: FileSource::Dir {
                         dir: src,
                         path: &node.path,
+                        len: *size,
                     },
                 });
             }

@@ -17,6 +17,7 @@ use std::fmt;
 /// | [`max_snapshot_bytes`](Self::max_snapshot_bytes) | 1 GiB | file bytes a capture reads into memory, and bytes an archive may unpack to |
 /// | [`max_read_bytes`](Self::max_read_bytes) | 256 MiB | bytes one read returns: [`read_file`](super::Workspace::read_file), [`read_globs`](super::Workspace::read_globs), `Session::get_file_contents` |
 /// | [`max_depth`](Self::max_depth) | 128 | directory levels below the root that a listing descends |
+/// | [`max_import_bytes`](Self::max_import_bytes) | 1 GiB | file bytes one import copies in from the host ([`import_host_dir`](super::Workspace::import_host_dir), [`copy_host_path`](super::Workspace::copy_host_path)): checked from the files' lengths before anything is written, so a sparse file cannot fill the host's disk |
 ///
 /// A capture holds its files, the canonical tar and the compressed archive in memory at
 /// once, so its peak memory is about three times the bytes it captures.
@@ -47,6 +48,10 @@ pub struct WorkspaceLimits {
     /// two levels down). It bounds the file descriptors and stack a walk holds. Default
     /// [`DEFAULT_MAX_DEPTH`](Self::DEFAULT_MAX_DEPTH).
     pub max_depth: u64,
+    /// Bytes of regular files one host import may copy into the workspace (their lengths
+    /// added up before the first byte is written; a file that grows while it is copied is an
+    /// error too). Default [`DEFAULT_MAX_IMPORT_BYTES`](Self::DEFAULT_MAX_IMPORT_BYTES).
+    pub max_import_bytes: u64,
 }
 
 impl WorkspaceLimits {
@@ -58,6 +63,8 @@ impl WorkspaceLimits {
     pub const DEFAULT_MAX_READ_BYTES: u64 = 256 << 20;
     /// Default of [`max_depth`](Self::max_depth): 128.
     pub const DEFAULT_MAX_DEPTH: u64 = 128;
+    /// Default of [`max_import_bytes`](Self::max_import_bytes): 1 GiB.
+    pub const DEFAULT_MAX_IMPORT_BYTES: u64 = 1 << 30;
 
     /// The defaults (see the table in the type's docs).
     pub const fn new() -> Self {
@@ -66,6 +73,7 @@ impl WorkspaceLimits {
             max_snapshot_bytes: Self::DEFAULT_MAX_SNAPSHOT_BYTES,
             max_read_bytes: Self::DEFAULT_MAX_READ_BYTES,
             max_depth: Self::DEFAULT_MAX_DEPTH,
+            max_import_bytes: Self::DEFAULT_MAX_IMPORT_BYTES,
         }
     }
 
@@ -94,6 +102,13 @@ impl WorkspaceLimits {
     #[must_use]
     pub const fn with_max_depth(mut self, levels: u64) -> Self {
         self.max_depth = levels;
+        self
+    }
+
+    /// Sets [`max_import_bytes`](Self::max_import_bytes).
+    #[must_use]
+    pub const fn with_max_import_bytes(mut self, bytes: u64) -> Self {
+        self.max_import_bytes = bytes;
         self
     }
 

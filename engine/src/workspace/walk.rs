@@ -57,6 +57,7 @@ pub(crate) fn list_tree(
     limits: &WorkspaceLimits,
 ) -> WsResult<(Vec<Node>, Vec<SkippedEntry>)> {
     let mut walker = Walker {
+        root,
         descend,
         limits,
         nodes: Vec::new(),
@@ -86,7 +87,19 @@ fn skip(skipped: &mut Vec<SkippedEntry>, path: String, reason: String) {
     skipped.push(SkippedEntry { path, reason });
 }
 
+/// True when following the symlink at `path` in `root`, and every symlink on its way, stays
+/// inside `root` (a lexical check of the target alone is not enough: `a -> sub/up/../x` with
+/// `sub/up -> ../..` climbs out). A dangling target counts as inside: the walk stops at the
+/// first missing component, and nothing past it exists to lead out.
+fn resolves_inside(root: &Dir, path: &str) -> bool {
+    match root.canonicalize(path) {
+        Ok(_) => true,
+        Err(e) => e.kind() == std::io::ErrorKind::NotFound,
+    }
+}
+
 struct Walker<'a> {
+    root: &'a Dir,
     descend: &'a dyn Fn(&str) -> bool,
     limits: &'a WorkspaceLimits,
     nodes: Vec<Node>,
@@ -141,7 +154,16 @@ impl Walker<'_> {
                 let target = dir
                     .read_link_contents(name)
                     .map_err(|e| WorkspaceError::io("read symlink", path.clone(), e))?;
+                let resolved = resolves_inside(self.root, &path);
                 match (symlink_target_inside(&path, &target), target.to_str()) {
+                    (Some(_), Some(_)) if !resolved => skip(
+                        &mut self.skipped,
+                        path.clone(),
+                        format!(
+                            "symlink to `{}` resolves outside the workspace through another symlink",
+                            target.display()
+                        ),
+                    ),
                     (Some(_), Some(t)) => self.nodes.push(Node {
                         path: path.clone(),
                         kind: NodeKind::Symlink {

@@ -1,7 +1,7 @@
 //! Writing a tree of directories, files and symlinks into a workspace, exactly and without
 //! ever following a symlink that is already there.
 
-use std::io::{self, Write};
+use std::io::{self, Read, Write};
 
 use cap_std::fs::{Dir, OpenOptions, Permissions, PermissionsExt};
 
@@ -12,8 +12,13 @@ use super::remove::remove_entry;
 pub(crate) enum FileSource<'a> {
     /// Bytes in memory.
     Bytes(&'a [u8]),
-    /// A file in another directory (streamed, not loaded).
-    Dir { dir: &'a Dir, path: &'a str },
+    /// A file in another directory (streamed, not loaded) and the length it was listed with:
+    /// no more than that is copied.
+    Dir {
+        dir: &'a Dir,
+        path: &'a str,
+        len: u64,
+    },
 }
 
 /// One entry to write. Paths are normalized relative paths (checked by the caller).
@@ -129,10 +134,22 @@ fn write_file(dir: &Dir, path: &str, mode: u32, source: &FileSource<'_>) -> WsRe
         FileSource::Dir {
             dir: src,
             path: src_path,
+            len,
         } => {
-            let mut input = open_nofollow(src, src_path)
+            let input = open_nofollow(src, src_path)
                 .map_err(|e| WorkspaceError::io("read", *src_path, e))?;
-            io::copy(&mut input, &mut file).map_err(|e| WorkspaceError::io("copy", path, e))?;
+            // One byte past the listed length tells a file that grew since it was listed.
+            let copied = io::copy(&mut input.take(len.saturating_add(1)), &mut file)
+                .map_err(|e| WorkspaceError::io("copy", path, e))?;
+            if copied > *len {
+                return Err(WorkspaceError::io(
+                    "copy",
+                    path,
+                    io::Error::other(format!(
+                        "the file grew past the {len} bytes it had when the import was checked"
+                    )),
+                ));
+            }
         }
     }
     file.set_permissions(Permissions::from_mode(mode))

@@ -207,3 +207,110 @@ fn an_ambient_workspace_is_kept_on_drop_and_clear_empties_it() {
     drop(sb.ws);
     assert!(path.is_dir());
 }
+
+/// Regression (hardening round 2): the import checked a symlink's target lexically only, so
+/// `sneaky -> sub/up/../secret` was copied although `sub/up -> ../..` makes it resolve
+/// outside the imported tree.
+#[test]
+fn import_leaves_out_a_symlink_that_resolves_outside_through_another_symlink() {
+    let host = tempfile::tempdir().unwrap();
+    let root = host.path().join("initial");
+    host_file(&root, "sub/real/f.txt", b"inside", 0o644);
+    host_symlink(&root, "sub/up", "../..");
+    host_symlink(&root, "sneaky", "sub/up/../secret");
+    host_symlink(&root, "fine", "sub/real/../real/f.txt");
+    host_symlink(&root, "dangling", "sub/missing/f.txt");
+    std::fs::write(host.path().join("secret"), SECRET).unwrap();
+
+    let ws = Workspace::create_temp().unwrap();
+    let summary = ws.import_host_dir(&root).unwrap();
+    let skipped: Vec<(&str, &str)> = summary
+        .skipped
+        .iter()
+        .map(|s| (s.path.as_str(), s.reason.as_str()))
+        .collect();
+    assert_eq!(
+        skipped,
+        [
+            (
+                "sneaky",
+                "symlink to `sub/up/../secret` resolves outside the workspace through another symlink"
+            ),
+            ("sub/up", "symlink to `../..` leads outside the workspace"),
+        ]
+    );
+    let l = listing(ws.path());
+    assert!(!l.contains_key("sneaky"), "{l:?}");
+    assert_eq!(
+        ws.read_file("fine").unwrap(),
+        b"inside",
+        "a link through `..` that stays inside is kept"
+    );
+    assert!(
+        l.contains_key("dangling"),
+        "a dangling link inside is kept: {l:?}"
+    );
+}
+
+/// Regression (hardening round 2): a 2 GiB sparse file in a submission was copied byte by
+/// byte (holes written as zeros) until the workspace copy had filled 921 MiB of the host's
+/// disk. The import now adds up the files' lengths first and refuses before writing.
+#[test]
+fn import_of_a_sparse_file_past_the_bound_is_refused_before_anything_is_written() {
+    let host = tempfile::tempdir().unwrap();
+    let root = host.path().join("submission");
+    host_file(&root, "main.py", b"print('hi')\n", 0o644);
+    let holes = std::fs::File::create(root.join("holes.bin")).unwrap();
+    holes.set_len(2 << 30).unwrap();
+    drop(holes);
+
+    let ws = Workspace::create_temp().unwrap();
+    let err = ws.import_host_dir(&root).unwrap_err();
+    let WorkspaceError::Limit(limit) = &err else {
+        panic!("not a limit error: {err}");
+    };
+    assert_eq!(limit.setting, "max_import_bytes", "{err}");
+    assert!(err.to_string().contains("2147483660 bytes"), "{err}");
+    assert!(listing(ws.path()).is_empty(), "the import wrote something");
+
+    // The same bound holds for one file and for a tree given by path (agent-mode assets).
+    let err = ws
+        .copy_host_path(root.join("holes.bin"), "static/holes.bin")
+        .unwrap_err();
+    assert!(matches!(err, WorkspaceError::Limit(_)), "{err}");
+    let err = ws.copy_host_path(&root, "static/sub").unwrap_err();
+    assert!(matches!(err, WorkspaceError::Limit(_)), "{err}");
+    assert!(listing(ws.path()).is_empty(), "a copy wrote something");
+
+    // Under a larger bound the same import goes through.
+    let ws = Workspace::create_temp()
+        .unwrap()
+        .with_limits(subrun::WorkspaceLimits::default().with_max_import_bytes(3 << 30));
+    let big = tempfile::tempdir().unwrap();
+    host_file(big.path(), "a.txt", b"12345", 0o644);
+    ws.import_host_dir(big.path()).unwrap();
+    assert_eq!(ws.read_file("a.txt").unwrap(), b"12345");
+}
+
+/// Regression (hardening round 2): temporary workspaces were created mode 0755 straight in
+/// the temporary directory, so any host user could read what a guest wrote, or run a setuid
+/// file a container's root left there. They now live in a private 0700 parent named after
+/// their owner.
+#[test]
+fn a_temporary_workspace_lives_in_a_private_parent_named_after_its_owner() {
+    let ws = Workspace::create_temp().unwrap();
+    let parent = ws.path().parent().unwrap().to_path_buf();
+    let mode = std::fs::metadata(&parent).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o700, "{}", parent.display());
+    let name = parent.file_name().unwrap().to_str().unwrap().to_string();
+    assert!(
+        name.starts_with(&format!("subrun-ws-{}-", std::process::id())),
+        "{name}"
+    );
+    assert!(subrun::tempdirs::is_private_name(
+        parent.file_name().unwrap()
+    ));
+    ws.write_file("f.txt", "x").unwrap();
+    drop(ws);
+    assert!(!parent.exists(), "the private parent was left behind");
+}

@@ -75,6 +75,19 @@ pub(crate) enum LoadError {
     /// Not a valid module for this engine.
     #[error("cannot compile module `{path}`: {message}")]
     Compile { path: String, message: String },
+    /// The module is larger than `WasiEngineConfig::max_module_bytes`; nothing was read.
+    #[error(
+        "module `{path}` is {size} bytes, more than the {limit} bytes the engine compiles (max_module_bytes)"
+    )]
+    TooLarge { path: String, size: u64, limit: u64 },
+    /// Compiling took longer than `WasiEngineConfig::compile_timeout`.
+    #[error(
+        "module `{path}` did not compile within the compile budget of {budget:?} (compile_timeout)"
+    )]
+    CompileBudget {
+        path: String,
+        budget: std::time::Duration,
+    },
     /// The module imports something the runtime does not provide.
     #[error("cannot link module `{path}`: {message}")]
     Link { path: String, message: String },
@@ -145,6 +158,14 @@ impl ModuleCache {
         disk_dir: Option<&Path>,
     ) -> Result<Arc<Compiled>, LoadError> {
         let key = file_key(source)?;
+        let limit = engine.config().max_module_bytes;
+        if key.size > limit {
+            return Err(LoadError::TooLarge {
+                path: source.display(),
+                size: key.size,
+                limit,
+            });
+        }
         let known = self
             .by_file
             .lock()
@@ -163,7 +184,7 @@ impl ModuleCache {
                 return Ok(c.clone());
             }
         }
-        let bytes = read(source)?;
+        let bytes = read(source, limit)?;
         let hash: Hash = Sha256::digest(&bytes).into();
         {
             let mut map = self
@@ -189,30 +210,43 @@ impl ModuleCache {
             map.entry((variant, hash)).or_default().clone()
         };
         let display = source.display();
-        let compiled = slot
-            .get_or_try_init(|| async {
-                let ev = engine
-                    .variant(variant)
-                    .map_err(|message| LoadError::Compile {
-                        path: display.clone(),
-                        message,
-                    })?;
-                let module = self
-                    .load_or_compile(ev, &display, bytes, &hash, disk_dir)
-                    .await?;
-                let pre = ev
-                    .linker
-                    .instantiate_pre(&module)
-                    .map_err(|e| LoadError::Link {
-                        path: display.clone(),
-                        message: format!("{e:#}"),
-                    })?;
-                Ok::<_, LoadError>(Arc::new(Compiled {
-                    exports: exports_of(&module),
-                    pre,
-                }))
-            })
-            .await?;
+        let budget = engine.config().compile_timeout;
+        let init = slot.get_or_try_init(|| async {
+            let ev = engine
+                .variant(variant)
+                .map_err(|message| LoadError::Compile {
+                    path: display.clone(),
+                    message,
+                })?;
+            let module = self
+                .load_or_compile(
+                    ev,
+                    &display,
+                    bytes,
+                    &hash,
+                    disk_dir,
+                    engine.config().max_cache_bytes,
+                )
+                .await?;
+            let pre = ev
+                .linker
+                .instantiate_pre(&module)
+                .map_err(|e| LoadError::Link {
+                    path: display.clone(),
+                    message: format!("{e:#}"),
+                })?;
+            Ok::<_, LoadError>(Arc::new(Compiled {
+                exports: exports_of(&module),
+                pre,
+            }))
+        });
+        let compiled =
+            tokio::time::timeout(budget, init)
+                .await
+                .map_err(|_| LoadError::CompileBudget {
+                    path: display.clone(),
+                    budget,
+                })??;
         Ok(compiled.clone())
     }
 
@@ -223,6 +257,7 @@ impl ModuleCache {
         bytes: Vec<u8>,
         hash: &Hash,
         disk_dir: Option<&Path>,
+        max_cache_bytes: u64,
     ) -> Result<Module, LoadError> {
         let cached =
             disk_dir.map(|d| d.join(format!("{}-{}.cwasm", hex::encode(hash), ev.fingerprint)));
@@ -256,10 +291,17 @@ impl ModuleCache {
             message: format!("{e:#}"),
         })?;
         self.compiles.fetch_add(1, Ordering::Relaxed);
-        if let (Some(path), Some(dir)) = (&cached, disk_dir)
-            && let Err(e) = store_artifact(dir, path, &module)
-        {
-            tracing::warn!(path = %path.display(), error = %e, "cannot write the compiled-module cache");
+        if let (Some(path), Some(dir)) = (&cached, disk_dir) {
+            match store_artifact(dir, path, &module) {
+                Ok(()) => {
+                    if let Err(e) = prune(dir, max_cache_bytes) {
+                        tracing::warn!(dir = %dir.display(), error = %e, "cannot prune the compiled-module cache");
+                    }
+                }
+                Err(e) => {
+                    tracing::warn!(path = %path.display(), error = %e, "cannot write the compiled-module cache");
+                }
+            }
         }
         Ok(module)
     }
@@ -320,15 +362,91 @@ fn file_key(source: &ModuleSource) -> Result<FileKey, LoadError> {
     }
 }
 
-fn read(source: &ModuleSource) -> Result<Vec<u8>, LoadError> {
-    match source {
-        ModuleSource::Confined { dir, rel, display } => dir
-            .read(rel)
-            .map_err(|e| not_found_or_read(display.clone(), e)),
-        ModuleSource::Host(p) => {
-            std::fs::read(p).map_err(|e| not_found_or_read(p.display().to_string(), e))
+/// Reads the module, at most `limit` bytes (a file that grew past it since its size was
+/// checked is refused).
+fn read(source: &ModuleSource, limit: u64) -> Result<Vec<u8>, LoadError> {
+    use std::io::Read as _;
+    let (file, display) = match source {
+        ModuleSource::Confined { dir, rel, display } => (
+            dir.open(rel)
+                .map(cap_std::fs::File::into_std)
+                .map_err(|e| not_found_or_read(display.clone(), e))?,
+            display.clone(),
+        ),
+        ModuleSource::Host(p) => (
+            std::fs::File::open(p).map_err(|e| not_found_or_read(p.display().to_string(), e))?,
+            p.display().to_string(),
+        ),
+    };
+    let mut bytes = Vec::new();
+    file.take(limit.saturating_add(1))
+        .read_to_end(&mut bytes)
+        .map_err(|e| not_found_or_read(display.clone(), e))?;
+    if bytes.len() as u64 > limit {
+        return Err(LoadError::TooLarge {
+            path: display,
+            size: bytes.len() as u64,
+            limit,
+        });
+    }
+    Ok(bytes)
+}
+
+/// What [`prune`] removed and kept.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct PruneSummary {
+    /// Artifacts removed.
+    pub removed: u64,
+    /// Bytes they held.
+    pub removed_bytes: u64,
+    /// Artifacts kept.
+    pub kept: u64,
+    /// Bytes they hold.
+    pub kept_bytes: u64,
+}
+
+/// Removes the least recently used compiled artifacts (`*.cwasm`, by access time, else
+/// modification time) of the cache directory `dir` until the rest hold at most `max_bytes`.
+/// Other files are left alone; a missing directory is empty.
+///
+/// # Errors
+/// `dir` cannot be listed.
+pub fn prune(dir: &Path, max_bytes: u64) -> std::io::Result<PruneSummary> {
+    let entries = match std::fs::read_dir(dir) {
+        Ok(e) => e,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(PruneSummary::default()),
+        Err(e) => return Err(e),
+    };
+    let mut artifacts = Vec::new();
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.extension().is_none_or(|e| e != "cwasm") {
+            continue;
+        }
+        let Ok(meta) = std::fs::symlink_metadata(&path) else {
+            continue;
+        };
+        if meta.is_file() {
+            let used = (meta.atime(), meta.atime_nsec()).max((meta.mtime(), meta.mtime_nsec()));
+            artifacts.push((used, meta.len(), path));
         }
     }
+    // Newest first: keep while they fit.
+    artifacts.sort_by_key(|a| std::cmp::Reverse(a.0));
+    let mut summary = PruneSummary::default();
+    for (_, len, path) in artifacts {
+        if summary.kept_bytes.saturating_add(len) <= max_bytes {
+            summary.kept += 1;
+            summary.kept_bytes += len;
+        } else if std::fs::remove_file(&path).is_ok() {
+            summary.removed += 1;
+            summary.removed_bytes += len;
+        } else {
+            summary.kept += 1;
+            summary.kept_bytes += len;
+        }
+    }
+    Ok(summary)
 }
 
 /// True when `meta` belongs to this user and no one else can write it.
@@ -349,7 +467,14 @@ fn load_trusted_artifact(engine: &Engine, path: &Path) -> Option<Module> {
     // SAFETY: the artifact was produced by `Module::serialize` of this engine configuration (its
     // name carries the engine fingerprint), in a directory only this user can write, checked above.
     match unsafe { Module::deserialize_file(engine, path) } {
-        Ok(m) => Some(m),
+        Ok(m) => {
+            // Recently used: what `prune` keeps longest.
+            let _ = std::fs::File::options()
+                .write(true)
+                .open(path)
+                .and_then(|f| f.set_modified(std::time::SystemTime::now()));
+            Some(m)
+        }
         Err(e) => {
             tracing::debug!(path = %path.display(), error = %format!("{e:#}"), "stale compiled module; recompiling");
             None
@@ -379,4 +504,51 @@ fn store_artifact(dir: &Path, path: &Path, module: &Module) -> std::io::Result<(
     tmp.as_file().sync_all()?;
     tmp.persist(path).map_err(|e| e.error)?;
     Ok(())
+}
+
+#[cfg(test)]
+mod prune_tests {
+    use std::time::{Duration, SystemTime};
+
+    use super::*;
+
+    /// Regression (hardening round 2): every distinct module added a `.cwasm` to the disk
+    /// cache for ever. Pruning keeps the most recently used artifacts within the bound.
+    #[test]
+    fn prune_keeps_the_most_recently_used_artifacts_within_the_bound() {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let now = SystemTime::now();
+        for (name, age_s) in [("old", 300), ("mid", 200), ("new", 100)] {
+            let path = dir.path().join(format!("{name}.cwasm"));
+            std::fs::write(&path, vec![0_u8; 1000]).expect("write");
+            let t = now - Duration::from_secs(age_s);
+            let f = std::fs::File::options()
+                .write(true)
+                .open(&path)
+                .expect("open");
+            f.set_times(std::fs::FileTimes::new().set_accessed(t).set_modified(t))
+                .expect("set times");
+        }
+        std::fs::write(dir.path().join("notes.txt"), vec![0_u8; 5000]).expect("write");
+        let s = prune(dir.path(), 2500).expect("prune");
+        assert_eq!(
+            s,
+            PruneSummary {
+                removed: 1,
+                removed_bytes: 1000,
+                kept: 2,
+                kept_bytes: 2000
+            }
+        );
+        let mut left: Vec<_> = std::fs::read_dir(dir.path())
+            .expect("list")
+            .map(|e| e.expect("entry").file_name().into_string().expect("utf-8"))
+            .collect();
+        left.sort();
+        assert_eq!(left, ["mid.cwasm", "new.cwasm", "notes.txt"]);
+        assert_eq!(
+            prune(&dir.path().join("missing"), 0).expect("missing"),
+            PruneSummary::default()
+        );
+    }
 }

@@ -40,6 +40,21 @@ pub struct WasiEngineConfig {
     pub cache_dir: Option<PathBuf>,
     /// Compiled modules kept in memory. Default 256.
     pub memory_cache_entries: usize,
+    /// The largest module (`.wasm`/`.wat` file) that is compiled; a larger one is refused
+    /// before it is read (an error naming `max_module_bytes`). Default 256 MiB (the
+    /// largest interpreter guest, CPython with its scientific stack, is about 100 MiB).
+    pub max_module_bytes: u64,
+    /// How long one module may take to compile before the execution fails with "compile
+    /// budget exceeded" (compilation is not part of the command's `timeout`: a large
+    /// interpreter compiles once, then loads from the cache in milliseconds). Cranelift
+    /// cannot be interrupted, so the compilation runs on to its end in a background thread and
+    /// its result is discarded (`max_module_bytes` bounds how long that can be); a `kill()`
+    /// during compilation returns at once the same way. Default 120 s.
+    pub compile_timeout: Duration,
+    /// Bytes the on-disk cache directory may hold; after writing an artifact, the least
+    /// recently used ones are removed until it fits again (and `subrun gc` prunes it).
+    /// Default 4 GiB.
+    pub max_cache_bytes: u64,
 }
 
 impl Default for WasiEngineConfig {
@@ -52,6 +67,9 @@ impl Default for WasiEngineConfig {
             max_table_elements: 1_000_000,
             cache_dir: default_cache_dir(),
             memory_cache_entries: 256,
+            max_module_bytes: 256 << 20,
+            compile_timeout: Duration::from_secs(120),
+            max_cache_bytes: 4 << 30,
         }
     }
 }

@@ -117,6 +117,20 @@ impl WasiRuntimeFactory {
                 format!("{m} exceeds 4GiB, the most a wasm32 guest can address"),
             );
         }
+        match limits.open_files {
+            None => issue(
+                "limits.open_files",
+                "the wasi runtime needs a number (the default is 256): every file a guest opens is a descriptor of the host process, so `null` would let one guest take them all".into(),
+            ),
+            Some(n) if n > max_open_files() => issue(
+                "limits.open_files",
+                format!(
+                    "{n} is more than the wasi runtime allows ({}, half of this process's descriptor limit): every file a guest opens is a descriptor of the host process",
+                    max_open_files()
+                ),
+            ),
+            Some(_) => {}
+        }
         if let Some(c) = limits.cpus
             && c < 1.0
         {
@@ -131,6 +145,15 @@ impl WasiRuntimeFactory {
             Err(SpecError::from_issues(&spec.origin, issues))
         }
     }
+}
+
+/// The most `limits.open_files` may be on wasi: half of this process's soft descriptor limit,
+/// so guests cannot starve the host process (and its other executions) of descriptors.
+fn max_open_files() -> u64 {
+    let soft = rustix::process::getrlimit(rustix::process::Resource::Nofile)
+        .current
+        .unwrap_or(u64::MAX);
+    (soft / 2).max(1)
 }
 
 fn check_target(target: &str, workdir: &str) -> Result<(), String> {

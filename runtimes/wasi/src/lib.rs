@@ -33,7 +33,7 @@ mod sink;
 mod store;
 mod view;
 
-pub use cache::CacheStats;
+pub use cache::{CacheStats, PruneSummary, prune as prune_cache};
 pub use config::{EntryKind, ProgramConfig, WasiConfig};
 pub use engine::{WasiEngine, WasiEngineConfig, default_cache_dir};
 pub use factory::WasiRuntimeFactory;

@@ -1,18 +1,23 @@
 //! The workspace size quota (`limits.disk`).
 //!
 //! wasmtime has no filesystem quota, so the engine charges the workspace itself: preview1 calls
-//! that can grow it (`fd_write`, `fd_pwrite`, `fd_allocate`, `fd_filestat_set_size`,
-//! `path_open` with `O_CREAT`, `path_create_directory`, `path_link`, `path_symlink`) mark it
-//! dirty and count the bytes written, and each new entry as
+//! that can grow it (`fd_write` and `fd_pwrite` on every descriptor — stdout and stderr too,
+//! since `fd_renumber` can put a workspace file at fd 1 —, `fd_allocate`,
+//! `fd_filestat_set_size`, `path_open` with `O_CREAT`, `path_create_directory`, `path_link`,
+//! `path_symlink`) mark it dirty and count the bytes written, and each new entry as
 //! [`ENTRY_COST`](subrun::quota::ENTRY_COST), as the measurement does; once the bytes since the
 //! last measurement pass a threshold (and after size changes), the workspace is measured and a
 //! guest over the quota is stopped at once with `ResourceExceeded { disk }`. The epoch callback
 //! measures a dirty workspace at least every [`SCAN_PERIOD`] — or, when a measurement is slow
 //! (a workspace of many entries), [`SCAN_COST_FACTOR`] times its cost after it, so measuring
 //! never takes more than a fifth of the guest's time — and the end of every execution measures
-//! it once more, so the quota holds within one threshold of writes.
+//! it once more (always, whatever was called), so the quota holds within one threshold of
+//! writes.
 //!
-//! Usage is measured by [`subrun::quota::workspace_usage`].
+//! Usage is measured by [`subrun::quota::workspace_usage`], plus the files the guest holds
+//! open that no longer have a name (opened, then unlinked: invisible to a walk, yet they fill
+//! the disk), found through the guest's own descriptor table (see
+//! `StoreState::unlinked_usage`).
 
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
@@ -55,20 +60,26 @@ impl DiskQuota {
     }
 
     /// Records a call that may have grown the workspace by `bytes` (0 when unknown); returns
-    /// `false` when a measurement found the workspace over its quota.
-    pub(crate) fn charge(&mut self, bytes: u64, measure_now: bool) -> bool {
+    /// `false` when a measurement found the workspace over its quota. `hidden` gives the bytes
+    /// of the guest's open unlinked files, asked only when measuring.
+    pub(crate) fn charge(
+        &mut self,
+        bytes: u64,
+        measure_now: bool,
+        hidden: impl FnOnce() -> u64,
+    ) -> bool {
         self.dirty = true;
         self.unmeasured = self.unmeasured.saturating_add(bytes);
         if measure_now || self.unmeasured >= self.threshold {
-            return self.measure();
+            return self.measure(hidden());
         }
         true
     }
 
     /// For the epoch callback: measures a dirty workspace at most every [`scan_gap`](Self::scan_gap).
-    pub(crate) fn tick(&mut self) -> bool {
+    pub(crate) fn tick(&mut self, hidden: impl FnOnce() -> u64) -> bool {
         if self.dirty && self.last_scan.elapsed() >= self.scan_gap() {
-            return self.measure();
+            return self.measure(hidden());
         }
         true
     }
@@ -78,18 +89,15 @@ impl DiskQuota {
         SCAN_PERIOD.max(self.last_cost * SCAN_COST_FACTOR)
     }
 
-    /// Measures now if anything changed; `false` when over the quota.
-    pub(crate) fn finish(&mut self) -> bool {
-        if self.dirty {
-            self.measure()
-        } else {
-            self.peak <= self.limit
-        }
+    /// Measures once more at the end of an execution, whatever the guest called (a write
+    /// nothing charged must not go unseen); `false` when over the quota.
+    pub(crate) fn finish(&mut self, hidden: u64) -> bool {
+        self.measure(hidden)
     }
 
-    fn measure(&mut self) -> bool {
+    fn measure(&mut self, hidden: u64) -> bool {
         let started = Instant::now();
-        let used = subrun::quota::workspace_usage(&self.root);
+        let used = subrun::quota::workspace_usage(&self.root).saturating_add(hidden);
         self.peak = self.peak.max(used);
         self.unmeasured = 0;
         self.dirty = false;
@@ -121,13 +129,13 @@ mod tests {
         q.dirty = true;
         q.last_scan = Instant::now() - Duration::from_millis(200);
         let before = q.last_scan;
-        assert!(q.tick());
+        assert!(q.tick(|| 0));
         assert_eq!(
             q.last_scan, before,
             "measured again before 4x the last scan's cost"
         );
         q.last_scan = Instant::now() - Duration::from_millis(450);
-        assert!(q.tick());
+        assert!(q.tick(|| 0));
         assert!(q.last_scan > before, "measured once the gap had passed");
     }
 
@@ -140,13 +148,13 @@ mod tests {
         let start = q.last_scan;
         let per_threshold = q.threshold / subrun::quota::ENTRY_COST;
         for _ in 1..per_threshold {
-            assert!(q.charge(subrun::quota::ENTRY_COST, false));
+            assert!(q.charge(subrun::quota::ENTRY_COST, false, || 0));
         }
         assert_eq!(
             q.last_scan, start,
             "measured before a threshold's worth of entries"
         );
-        assert!(q.charge(subrun::quota::ENTRY_COST, false));
+        assert!(q.charge(subrun::quota::ENTRY_COST, false, || 0));
         assert!(
             q.last_scan > start,
             "not measured after a threshold's worth of entries"

@@ -127,7 +127,7 @@ impl Inner {
                     stop,
                 ));
             }
-            Err(e) => return Err(RuntimeError::backend(e.to_string(), e)),
+            Err(e) => return Err(RuntimeError::backend("load the module", e)),
         };
         let entry = choose_entry(inv.entry, &compiled, &inv.source.display())?;
         // Compilation (seconds for a large interpreter, once) is not part of the command's time.
@@ -238,7 +238,7 @@ impl Inner {
         store.epoch_deadline_callback(|mut cx| {
             let s = cx.data_mut();
             if let Some(q) = &mut s.disk
-                && !q.tick()
+                && !q.tick(|| crate::store::unlinked_usage(&mut s.wasi))
             {
                 s.stop.raise(Resource::Disk);
             }
@@ -368,7 +368,13 @@ impl Prepared {
                 if let Some(f) = fuel {
                     usage.fuel_consumed = Some(f.saturating_sub(store.get_fuel().unwrap_or(0)));
                 }
-                let over_quota = store.data_mut().disk.as_mut().is_some_and(|q| !q.finish());
+                let over_quota = {
+                    let s = store.data_mut();
+                    match &mut s.disk {
+                        Some(q) => !q.finish(crate::store::unlinked_usage(&mut s.wasi)),
+                        None => false,
+                    }
+                };
                 let state = store.data();
                 usage.peak_memory = Some(state.limiter.peak_memory as u64);
                 usage.peak_disk = state.disk.as_ref().map(|q| q.peak);

@@ -147,12 +147,31 @@ fn charge_disk(
 ) -> wasmtime::Result<()> {
     let state = caller.data_mut();
     if let Some(q) = &mut state.disk
-        && !q.charge(bytes, measure_now)
+        && !q.charge(bytes, measure_now, || unlinked_usage(&mut state.wasi))
     {
         state.stop.raise(Resource::Disk);
         return Err(wasmtime::Error::msg("disk quota exceeded"));
     }
     Ok(())
+}
+
+/// Bytes of the files the guest holds open that no longer have a name (`nlink == 0`: opened,
+/// then unlinked), counted as [`subrun::quota::workspace_usage`] counts a file. A walk of the
+/// workspace cannot see them, yet they take disk until the guest closes them.
+pub(crate) fn unlinked_usage(wasi: &mut WasiP1Ctx) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut total = 0_u64;
+    for entry in wasi.ctx().table.iter_mut() {
+        if let Some(wasmtime_wasi::filesystem::Descriptor::File(f)) = entry.downcast_ref()
+            && let Ok(meta) = f.file.metadata()
+            && meta.nlink() == 0
+        {
+            total = total
+                .saturating_add(ENTRY_COST)
+                .saturating_add(meta.len().max(meta.blocks().saturating_mul(512)));
+        }
+    }
+    total
 }
 
 /// After a call that adds one entry when it succeeds: charges [`ENTRY_COST`].
@@ -216,7 +235,8 @@ pub(crate) fn shadow_host_functions(linker: &mut Linker<StoreState>) -> wasmtime
         |mut caller: Caller<'_, StoreState>, (fd, iovs, len, out): (i32, i32, i32, i32)| {
             Box::new(async move {
                 let errno = stock!(caller, fd_write(fd, iovs, len, out))?;
-                if fd > 2 && caller.data().disk.is_some() {
+                // Every descriptor: `fd_renumber` can put a workspace file at 0, 1 or 2.
+                if caller.data().disk.is_some() {
                     let n = read_u32(&mut caller, out);
                     charge_disk(&mut caller, n, false)?;
                 }

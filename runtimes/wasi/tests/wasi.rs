@@ -28,15 +28,19 @@ struct Rt {
 }
 
 async fn spawn(spec_yaml: &str, files: &[(&str, &str)]) -> Rt {
+    spawn_with(factory(), spec_yaml, files).await
+}
+
+async fn spawn_with(factory: &WasiRuntimeFactory, spec_yaml: &str, files: &[(&str, &str)]) -> Rt {
     let dir = tempfile::tempdir().unwrap();
     for (name, body) in files {
         std::fs::write(dir.path().join(name), body).unwrap();
     }
     let spec = EnvironmentSpec::from_yaml_str(spec_yaml, "test.yaml", dir.path()).unwrap();
-    factory().validate(&spec).unwrap();
+    factory.validate(&spec).unwrap();
     let resolved = ResolvedSpec::resolve(&spec, vec![], &|a| a.static_path()).unwrap();
     let ctx = SpawnContext::new(Arc::new(resolved), dir.path().to_path_buf());
-    let rt = factory().spawn(ctx).await.unwrap();
+    let rt = factory.spawn(ctx).await.unwrap();
     Rt { rt, dir }
 }
 
@@ -391,4 +395,102 @@ async fn calls_after_cleanup_are_errors_and_cleanup_is_idempotent() {
         Err(RuntimeError::CleanedUp { .. })
     ));
     assert!(matches!(r.rt.poll(), Err(RuntimeError::CleanedUp { .. })));
+}
+
+/// A factory whose engine compiles at most `max_module_bytes` and for at most `budget`.
+fn bounded_factory(max_module_bytes: u64, budget: Duration) -> WasiRuntimeFactory {
+    let mut cfg = WasiEngineConfig::default();
+    cfg.cache_dir = None;
+    cfg.pool_slots = 4;
+    cfg.max_module_bytes = max_module_bytes;
+    cfg.compile_timeout = budget;
+    WasiRuntimeFactory::new(cfg).unwrap()
+}
+
+/// A module Cranelift takes a while to compile: `functions` functions of `body` dependent
+/// operations each.
+fn slow_to_compile(functions: usize, body: usize) -> String {
+    let mut wat = String::from("(module (memory (export \"memory\") 1)\n");
+    for f in 0..functions {
+        wat.push_str(&format!(
+            "(func $f{f} (param i32) (result i32) local.get 0\n"
+        ));
+        for i in 0..body {
+            wat.push_str(&format!("i32.const {i} i32.add i32.const 7 i32.xor\n"));
+        }
+        wat.push_str(")\n");
+    }
+    wat.push_str("(func (export \"_start\")))\n");
+    wat
+}
+
+/// Regression (hardening round 2): a module of any size was read and compiled; a generated
+/// 30 MB one took 11 s and 617 MB. Past `max_module_bytes` it is now refused from its size.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_module_over_the_size_bound_is_refused_before_it_is_read() {
+    let f = bounded_factory(4096, Duration::from_secs(120));
+    let big = format!("{};; {}\n", hello(), "x".repeat(8192));
+    let r = spawn_with(&f, BASIC, &[("big.wat", &big), ("hello.wat", &hello())]).await;
+    let err = r.rt.execute(ExecRequest::new("big.wat")).await.unwrap_err();
+    let msg = anyhow_like(&err);
+    assert!(
+        msg.contains("module `big.wat` is")
+            && msg.contains("more than the 4096 bytes the engine compiles (max_module_bytes)"),
+        "{msg}"
+    );
+    let ok = r.rt.execute(ExecRequest::new("hello.wat")).await.unwrap();
+    assert_eq!(ok.outcome, Outcome::Exited { code: 0 });
+}
+
+/// Regression (hardening round 2): compilation was outside every limit (11.2 s under a 1 s
+/// timeout). Past `compile_timeout` the execution now fails at once, naming the budget, and
+/// the runtime keeps working.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_compilation_over_its_budget_fails_the_execution() {
+    let f = bounded_factory(256 << 20, Duration::from_millis(100));
+    let slow = slow_to_compile(1_000, 300);
+    let r = spawn_with(&f, BASIC, &[("slow.wat", &slow), ("hello.wat", &hello())]).await;
+    let started = Instant::now();
+    let err =
+        r.rt.execute(ExecRequest::new("slow.wat"))
+            .await
+            .unwrap_err();
+    let took = started.elapsed();
+    let msg = anyhow_like(&err);
+    assert!(
+        msg.contains("did not compile within the compile budget of 100ms (compile_timeout)"),
+        "{msg}"
+    );
+    assert!(took < Duration::from_secs(2), "failed only after {took:?}");
+    let ok = r.rt.execute(ExecRequest::new("hello.wat")).await.unwrap();
+    assert_eq!(ok.outcome, Outcome::Exited { code: 0 });
+}
+
+/// Regression (hardening round 2): `open_files: null` let one guest take 19,984 of the host
+/// process's 20,000 descriptors. wasi now needs a number, at most half the process limit.
+#[test]
+fn open_files_must_be_a_bounded_number_on_wasi() {
+    let dir = tempfile::tempdir().unwrap();
+    for (limits, expected) in [
+        ("{ open_files: null }", "the wasi runtime needs a number"),
+        (
+            "{ open_files: 1000000000 }",
+            "half of this process's descriptor limit",
+        ),
+    ] {
+        let yaml = format!("type: wasi\nlimits: {limits}\n");
+        let spec = EnvironmentSpec::from_yaml_str(&yaml, "test.yaml", dir.path()).unwrap();
+        let err = factory().validate(&spec).unwrap_err().to_string();
+        assert!(
+            err.contains("limits.open_files") && err.contains(expected),
+            "{limits}: {err}"
+        );
+    }
+    let spec = EnvironmentSpec::from_yaml_str(
+        "type: wasi\nlimits: { open_files: 64 }\n",
+        "t.yaml",
+        dir.path(),
+    )
+    .unwrap();
+    factory().validate(&spec).unwrap();
 }

@@ -339,6 +339,30 @@ fn cases() -> Vec<Case> {
             check: disk_bounded,
             ..base
         },
+        // Regression (hardening round 2): on wasi, writes were charged only on descriptors
+        // above 2 and the end of a run measured only a workspace marked dirty, so a file
+        // moved onto fd 1 took 200 MiB under a 16 MiB quota and the run exited 0.
+        Case {
+            name: "fill the disk through a file renumbered onto stdout",
+            run: Run::Fixture(Fixture::DiskFill, &["renumber"]),
+            spec: "limits: { disk: 16MiB }\n",
+            timeout: Duration::from_secs(30),
+            ends_at_deadline: false,
+            expected: |_| Ok(exceeded(Resource::Disk)),
+            check: disk_bounded,
+            ..base
+        },
+        // Regression (hardening round 2): a walk of the workspace cannot see a file that was
+        // unlinked while open, so 512 MiB went through it under a 16 MiB quota, exit 0.
+        Case {
+            name: "fill the disk through an unlinked open file",
+            run: Run::Fixture(Fixture::DiskFill, &["unlinked"]),
+            spec: "limits: { disk: 16MiB }\n",
+            timeout: Duration::from_secs(30),
+            ends_at_deadline: false,
+            expected: |_| Ok(exceeded(Resource::Disk)),
+            ..base
+        },
         Case {
             name: "leave a 1 TiB sparse file for the host to read back",
             run: Run::Fixture(Fixture::DiskFill, &["sparse"]),
