@@ -1052,3 +1052,28 @@ async fn an_unreachable_engine_is_named_as_such() {
         DockerError::EngineUnreachable { .. }
     ));
 }
+
+/// Regression (issue 11, item 7): the sweep read `/proc/PID/stat` by its first line, so a
+/// process whose name holds a newline (and a `)`) hid its session and survived the deadline.
+#[tokio::test]
+async fn a_process_named_with_a_newline_is_ended_at_the_deadline() {
+    let f = Fixture::new().await;
+    let rt = f.spawn("", "").await;
+    let r = rt
+        .execute(
+            ExecRequest::new(
+                r#"N=$(printf '/tmp/busybox\nx)'); cp /bin/busybox "$N"; setsid "$N" sh -c 'while :; do : spinner; done' & sleep 30"#,
+            )
+            .timeout(Duration::from_secs(2)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::TimedOut, "{r:?}");
+    let left = run(
+        &rt,
+        "for d in /proc/[0-9]*; do grep -q '[s]pinner' $d/cmdline 2>/dev/null && echo alive ${d#/proc/}; done; true",
+    )
+    .await;
+    assert_eq!(left.stdout_text(), "", "the spinner survived: {left:?}");
+    rt.cleanup().await.unwrap();
+}
