@@ -1,10 +1,13 @@
 //! Who commands run as, and making sure that user can write the workspace.
 //!
-//! The default is the uid:gid that owns the workspace directory: the command writes files the
-//! host user owns (the host reads them back and can delete them), and it can write everything
-//! the host put there. A `docker.user` different from the owner is honoured by handing the
-//! workspace to that user (`chown -R`, no symlink followed) when subrun runs as root, and
-//! refused otherwise, since the container runs with no capabilities and could not write it.
+//! - subrun not root: the default is the uid:gid that owns the workspace directory (the
+//!   command writes files the host user owns, and can write everything the host put there);
+//!   a `docker.user` other than the owner is refused, since the container runs with no
+//!   capabilities and could not write the workspace.
+//! - subrun as root: the default is [`UNPRIVILEGED`] (65534:65534, `nobody`), never root; the
+//!   workspace is handed to the container user (`chown -R`, no symlink followed) whenever it
+//!   belongs to someone else. Root in the container only when the spec asks for it
+//!   (`docker.user: "0"`).
 
 use std::os::unix::fs::MetadataExt;
 use std::path::Path;
@@ -14,8 +17,14 @@ use subrun::RuntimeError;
 use crate::config::{DockerConfig, UserId};
 use crate::error::DockerError;
 
-/// The user the container runs as: `None` keeps the image's own user (no workspace mounted
-/// and no `docker.user`).
+/// The user commands run as by default when subrun runs as root: `nobody`.
+pub const UNPRIVILEGED: UserId = UserId {
+    uid: 65534,
+    gid: 65534,
+};
+
+/// The user the container runs as: `None` keeps the image's own user (subrun not root, no
+/// workspace mounted and no `docker.user`).
 ///
 /// May change the ownership of the workspace (when running as root); see the module docs.
 ///
@@ -28,8 +37,9 @@ pub(crate) fn container_user(
     let requested = config.user_id().map_err(|m| {
         RuntimeError::Spec(subrun::SpecError::new("docker runtime", "docker.user", m))
     })?;
+    let root = rustix::process::geteuid().is_root();
     if !config.mount_workspace {
-        return Ok(requested);
+        return Ok(requested.or(root.then_some(UNPRIVILEGED)));
     }
     let meta = std::fs::metadata(workspace).map_err(|source| {
         DockerError::MountSource {
@@ -43,16 +53,20 @@ pub(crate) fn container_user(
         uid: meta.uid(),
         gid: meta.gid(),
     };
-    let Some(user) = requested else {
-        return Ok(Some(owner));
+    let user = match requested {
+        Some(user) => user,
+        None if root => UNPRIVILEGED,
+        None => return Ok(Some(owner)),
     };
-    if user.uid == owner.uid {
+    if user.uid == owner.uid && user.gid == owner.gid {
         return Ok(Some(user));
     }
-    if rustix::process::geteuid().is_root() {
+    if root {
         tracing::debug!(workspace = %workspace.display(), user = %user.spec(), "handing the workspace to the container user");
         chown_tree(workspace, user)
             .map_err(|e| e.during("hand the workspace to the container user"))?;
+        Ok(Some(user))
+    } else if user.uid == owner.uid {
         Ok(Some(user))
     } else {
         Err(DockerError::WorkspaceOwner {
