@@ -160,7 +160,7 @@ fn container_usage(view: &ContainerView) -> u64 {
         let (Ok(fs), Ok(st)) = (rustix::fs::fstatfs(&fd), rustix::fs::fstat(&fd)) else {
             continue;
         };
-        if i64::from(fs.f_type) != TMPFS_MAGIC || !devices.insert(st.st_dev) {
+        if fs.f_type != TMPFS_MAGIC || !devices.insert(st.st_dev) {
             continue;
         }
         let block = u64::try_from(fs.f_bsize).unwrap_or(4096);
