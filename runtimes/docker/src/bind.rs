@@ -36,6 +36,8 @@ pub(crate) const RECORDS: &str = "/run/subrun/docker-binds";
 pub(crate) struct WorkspaceBind {
     path: PathBuf,
     record: PathBuf,
+    /// The bind's mount id (`/proc/self/mountinfo` field 1), once known.
+    mount_id: Option<u64>,
 }
 
 impl WorkspaceBind {
@@ -59,9 +61,10 @@ impl WorkspaceBind {
         let owner = this_process().map_err(|e| fail("identify this process", e))?;
         let record = write_record(&owner, session, workspace)
             .map_err(|e| fail("record the bind mount", e))?;
-        let bind = Self {
+        let mut bind = Self {
             path: workspace.to_path_buf(),
             record,
+            mount_id: None,
         };
         // From here on, dropping `bind` undoes whatever was done.
         mount(workspace, libc::MS_BIND).map_err(|e| fail("bind-mount it onto itself", e))?;
@@ -70,6 +73,12 @@ impl WorkspaceBind {
             libc::MS_BIND | libc::MS_REMOUNT | libc::MS_NOSUID | libc::MS_NODEV,
         )
         .map_err(|e| fail("remount it nosuid,nodev", e))?;
+        bind.mount_id = topmost_mount(workspace).map(|m| m.id);
+        if let Some(id) = bind.mount_id {
+            let mut text = record_text(session, workspace);
+            text.extend_from_slice(format!("\n{id}").as_bytes());
+            std::fs::write(&bind.record, text).map_err(|e| fail("record the bind mount", e))?;
+        }
         tracing::debug!(workspace = %workspace.display(), "workspace bound onto itself nosuid,nodev");
         Ok(Some(bind))
     }
@@ -77,20 +86,23 @@ impl WorkspaceBind {
 
 impl Drop for WorkspaceBind {
     fn drop(&mut self) {
-        release(&self.path, &self.record);
+        release(&self.path, &self.record, self.mount_id);
     }
 }
 
-/// Clears setuid/setgid bits under `path`, unmounts the self-bind there (if it is still
-/// mounted) and removes the record.
-fn release(path: &Path, record: &Path) {
+/// Clears setuid/setgid bits under `path`, unmounts the self-bind there (if it is still the
+/// topmost mount there: mount id `id`, or, when the id was never recorded, a bind of that same
+/// directory) and removes the record.
+fn release(path: &Path, record: &Path, id: Option<u64>) {
     let cleared = clear_setid_bits(path);
     if cleared > 0 {
         tracing::info!(workspace = %path.display(), cleared, "cleared setuid/setgid bits a command left in the workspace");
     }
-    if is_self_bind(path)
-        && let Err(e) = unmount(path)
-    {
+    let ours = topmost_mount(path).is_some_and(|m| match id {
+        Some(id) => m.id == id,
+        None => m.root != b"/" && path.as_os_str().as_bytes().ends_with(&m.root),
+    });
+    if ours && let Err(e) = unmount(path) {
         tracing::warn!(error = %e, workspace = %path.display(), "cannot unmount the workspace's nosuid bind");
     }
     if let Err(e) = std::fs::remove_file(record)
@@ -118,13 +130,13 @@ pub(crate) fn release_stale(session: Option<&SessionId>) -> Vec<PathBuf> {
         let Ok(text) = std::fs::read(&record) else {
             continue;
         };
-        let Some((sess, path)) = parse_record(&text) else {
+        let Some((sess, path, id)) = parse_record(&text) else {
             continue;
         };
         if session.is_some_and(|s| s.to_string() != sess) {
             continue;
         }
-        release(&path, &record);
+        release(&path, &record, id);
         tracing::info!(workspace = %path.display(), owner = owner.pid, "released the nosuid bind of a dead owner");
         released.push(path);
     }
@@ -137,8 +149,7 @@ fn write_record(owner: &Owner, session: &SessionId, workspace: &Path) -> std::io
         .recursive(true)
         .mode(0o700)
         .create(RECORDS)?;
-    let mut text = format!("{session}\n").into_bytes();
-    text.extend_from_slice(workspace.as_os_str().as_bytes());
+    let text = record_text(session, workspace);
     for _ in 0..100 {
         let record = Path::new(RECORDS).join(owner.record_name(rand_suffix()));
         match std::fs::OpenOptions::new()
@@ -168,12 +179,22 @@ fn rand_suffix() -> u64 {
     h.finish()
 }
 
-/// `session\npath` (the path is raw bytes).
-fn parse_record(text: &[u8]) -> Option<(String, PathBuf)> {
-    let nl = text.iter().position(|b| *b == b'\n')?;
-    let session = std::str::from_utf8(&text[..nl]).ok()?.to_string();
-    let path = PathBuf::from(std::ffi::OsStr::from_bytes(&text[nl + 1..]));
-    path.is_absolute().then_some((session, path))
+/// `session\npath`, then `\nmount id` once the bind exists. Workspace paths hold no newline
+/// (the engine makes them); the path is raw bytes.
+fn record_text(session: &SessionId, workspace: &Path) -> Vec<u8> {
+    let mut text = format!("{session}\n").into_bytes();
+    text.extend_from_slice(workspace.as_os_str().as_bytes());
+    text
+}
+
+fn parse_record(text: &[u8]) -> Option<(String, PathBuf, Option<u64>)> {
+    let mut lines = text.split(|b| *b == b'\n');
+    let session = std::str::from_utf8(lines.next()?).ok()?.to_string();
+    let path = PathBuf::from(std::ffi::OsStr::from_bytes(lines.next()?));
+    let id = lines
+        .next()
+        .and_then(|l| std::str::from_utf8(l).ok()?.trim().parse().ok());
+    path.is_absolute().then_some((session, path, id))
 }
 
 fn c_path(path: &Path) -> std::io::Result<CString> {
@@ -213,16 +234,27 @@ fn unmount(path: &Path) -> std::io::Result<()> {
     }
 }
 
-/// True when a mount of this process's namespace sits at `path` and shows the same
-/// directory (`root` field equal to its mount point: a bind of a path onto itself).
-pub(crate) fn is_self_bind(path: &Path) -> bool {
-    let Ok(info) = std::fs::read("/proc/self/mountinfo") else {
-        return false;
-    };
+/// One line of `/proc/self/mountinfo`: the mount id and the mounted directory of its
+/// filesystem (`root`).
+pub(crate) struct MountEntry {
+    pub(crate) id: u64,
+    pub(crate) root: Vec<u8>,
+}
+
+/// The topmost mount of this process's namespace at `path` (mountinfo lists mounts in the
+/// order they were made, so the last line for a mount point is the one on top).
+pub(crate) fn topmost_mount(path: &Path) -> Option<MountEntry> {
+    let info = std::fs::read("/proc/self/mountinfo").ok()?;
     let want = path.as_os_str().as_bytes();
-    info.split(|b| *b == b'\n').any(|line| {
+    info.rsplit(|b| *b == b'\n').find_map(|line| {
         let fields: Vec<&[u8]> = line.split(|b| *b == b' ').collect();
-        fields.len() > 4 && unescape(fields[4]) == want && unescape(fields[3]) == want
+        if fields.len() <= 4 || unescape(fields[4]) != want {
+            return None;
+        }
+        Some(MountEntry {
+            id: std::str::from_utf8(fields[0]).ok()?.parse().ok()?,
+            root: unescape(fields[3]),
+        })
     })
 }
 
@@ -316,12 +348,61 @@ mod tests {
 
     #[test]
     fn records_round_trip_and_mountinfo_fields_unescape() {
-        let (s, p) = parse_record(b"sess-1\n/tmp/a b/ws").unwrap();
+        let (s, p, id) = parse_record(b"sess-1\n/tmp/a b/ws").unwrap();
         assert_eq!(s, "sess-1");
         assert_eq!(p, Path::new("/tmp/a b/ws"));
+        assert_eq!(id, None);
+        let (_, _, id) = parse_record(b"sess-1\n/tmp/ws\n812").unwrap();
+        assert_eq!(id, Some(812));
         assert!(parse_record(b"sess\nrelative").is_none());
         assert_eq!(unescape(br"/tmp/a\040b"), b"/tmp/a b");
         assert_eq!(unescape(br"/x\134y"), br"/x\y");
+    }
+
+    /// Regression: the release looked for a mount whose filesystem root equalled its mount
+    /// point, which holds only on a filesystem mounted at `/`: with /tmp a tmpfs, the bind
+    /// outlived the runtime (and the workspace could not be removed).
+    #[test]
+    fn a_bind_inside_another_mount_is_released() {
+        let outer = tempfile::tempdir().unwrap();
+        let session = SessionId::generate();
+        if !rustix::process::geteuid().is_root() {
+            assert!(
+                WorkspaceBind::establish(outer.path(), &session)
+                    .unwrap()
+                    .is_none()
+            );
+            return;
+        }
+        let dir = c_path(outer.path()).unwrap();
+        // SAFETY: valid NUL-terminated strings; no data argument.
+        let rc = unsafe {
+            libc::mount(
+                c"tmpfs".as_ptr(),
+                dir.as_ptr(),
+                c"tmpfs".as_ptr(),
+                0,
+                std::ptr::null(),
+            )
+        };
+        assert_eq!(rc, 0, "{}", std::io::Error::last_os_error());
+        let ws = outer.path().join("ws");
+        std::fs::create_dir(&ws).unwrap();
+        let bind = WorkspaceBind::establish(&ws, &session).unwrap().unwrap();
+        let flags = rustix::fs::statvfs(&ws).unwrap().f_flag;
+        assert!(
+            flags.contains(rustix::fs::StatVfsMountFlags::NOSUID),
+            "{flags:?}"
+        );
+        assert!(topmost_mount(&ws).is_some());
+        let record = bind.record.clone();
+        drop(bind);
+        assert!(
+            topmost_mount(&ws).is_none(),
+            "the bind outlived its release"
+        );
+        assert!(!record.exists());
+        unmount(outer.path()).unwrap();
     }
 
     #[test]

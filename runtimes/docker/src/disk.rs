@@ -96,6 +96,18 @@ impl DiskMeter {
                 "cannot find the container's cgroup: unlinked open files are not charged"
             );
         }
+        let root = format!("/proc/{init}/root/");
+        if let Err(e) = rustix::fs::open(
+            root.as_str(),
+            OFlags::PATH | OFlags::DIRECTORY | OFlags::CLOEXEC,
+            Mode::empty(),
+        ) {
+            tracing::warn!(
+                init,
+                error = %e,
+                "cannot reach the container's filesystem: its tmpfs mounts are capped by the kernel but not charged"
+            );
+        }
         let mut view = ContainerView {
             init,
             procs,

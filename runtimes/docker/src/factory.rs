@@ -145,10 +145,21 @@ impl DockerRuntimeFactory {
             &spec.origin,
         )?;
         let user = container_user(&config, &ctx.workspace)?;
-        // As root: the workspace becomes a nosuid,nodev mount before the engine binds it.
+        // As root: the workspace becomes a nosuid,nodev mount before the engine binds it. Root
+        // without CAP_SYS_ADMIN (subrun itself in a container) cannot mount: then only a
+        // container user other than root may go on without the bind.
         let bind = if config.mount_workspace {
-            WorkspaceBind::establish(&ctx.workspace, &ctx.session_id)
-                .map_err(|e| e.during(operation()))?
+            match WorkspaceBind::establish(&ctx.workspace, &ctx.session_id) {
+                Ok(bind) => bind,
+                Err(DockerError::Bind { source, .. })
+                    if source.kind() == std::io::ErrorKind::PermissionDenied
+                        && user.is_some_and(|u| u.uid != 0) =>
+                {
+                    tracing::warn!(workspace = %ctx.workspace.display(), error = %source, "cannot bind the workspace nosuid,nodev (no CAP_SYS_ADMIN); going on without, as a non-root container user");
+                    None
+                }
+                Err(e) => return Err(e.during(operation())),
+            }
         } else {
             None
         };
