@@ -33,6 +33,15 @@ pub fn capabilities() -> Capabilities {
     caps
 }
 
+/// Releases the `nosuid,nodev` self-binds of workspaces (made when subrun runs as root) whose
+/// owning process is dead and that match `filter`: clears the setuid/setgid bits under each,
+/// unmounts it and forgets it; returns the workspaces. Needs no engine (run it before removing
+/// dead owners' workspaces: a bound workspace cannot be removed). Ambient authority: unmounts
+/// on the host.
+pub fn release_stale_binds(filter: &LeftoverFilter) -> Vec<std::path::PathBuf> {
+    crate::bind::release_stale(filter.session_id())
+}
+
 /// Spawns `docker` runtimes through one Docker Engine API client.
 ///
 /// ```no_run
@@ -122,7 +131,7 @@ impl DockerRuntimeFactory {
     /// under each, unmounts it and forgets it. Returns the workspaces. Ambient authority:
     /// unmounts on the host.
     pub fn release_stale_binds(&self, filter: &LeftoverFilter) -> Vec<std::path::PathBuf> {
-        crate::bind::release_stale(filter.session_id())
+        release_stale_binds(filter)
     }
 
     async fn create_and_start(&self, ctx: &SpawnContext) -> Result<DockerRuntime, RuntimeError> {

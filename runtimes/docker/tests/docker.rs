@@ -1348,6 +1348,10 @@ async fn a_killed_owner_leaves_no_container_running() {
         );
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    eprintln!(
+        "the container stopped {:?} after its owner was killed",
+        killed_at.elapsed()
+    );
     // gc removes the stopped container and releases the dead owner's bind.
     let removed = f
         .factory
