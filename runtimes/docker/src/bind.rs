@@ -17,6 +17,7 @@
 //! `CAP_SYS_ADMIN`): the container then runs as the workspace owner, so a setuid bit a guest
 //! sets makes a file run as that same user, which gains nothing.
 
+use std::collections::BTreeMap;
 use std::ffi::CString;
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd};
 use std::os::unix::ffi::OsStrExt as _;
@@ -31,9 +32,22 @@ use crate::owner::{Owner, this_process};
 /// Where the records of live self-binds are kept (root only).
 pub(crate) const RECORDS: &str = "/run/subrun/docker-binds";
 
-/// A `nosuid,nodev` bind of the workspace onto itself, released on drop.
+/// The binds this process holds, by workspace, with how many runtimes use each: runtimes of
+/// one session share a workspace, and binds stacked at one mount point could only be unmounted
+/// from the top, so the first runtime mounts and the last one releases.
+static LIVE: std::sync::Mutex<BTreeMap<PathBuf, (usize, Mounted)>> =
+    std::sync::Mutex::new(BTreeMap::new());
+
+/// A runtime's hold on the `nosuid,nodev` bind of its workspace onto itself; the last hold
+/// dropped releases the bind.
 #[derive(Debug)]
 pub(crate) struct WorkspaceBind {
+    path: PathBuf,
+}
+
+/// One bind mount and its record, released on drop.
+#[derive(Debug)]
+struct Mounted {
     path: PathBuf,
     record: PathBuf,
     /// The bind's mount id (`/proc/self/mountinfo` field 1), once known.
@@ -41,8 +55,9 @@ pub(crate) struct WorkspaceBind {
 }
 
 impl WorkspaceBind {
-    /// Mounts `workspace` onto itself `nosuid,nodev` when this process is root; `None`
-    /// otherwise. Ambient authority: mounts on the host.
+    /// Mounts `workspace` onto itself `nosuid,nodev` when this process is root (or holds the
+    /// bind another runtime of this process made); `None` when not root. Ambient authority:
+    /// mounts on the host.
     ///
     /// # Errors
     /// The record cannot be written or the kernel refused a mount.
@@ -53,6 +68,48 @@ impl WorkspaceBind {
         if !rustix::process::geteuid().is_root() {
             return Ok(None);
         }
+        let mut live = LIVE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some((holds, _)) = live.get_mut(workspace) {
+            *holds += 1;
+        } else {
+            let mounted = Mounted::mount(workspace, session)?;
+            live.insert(workspace.to_path_buf(), (1, mounted));
+        }
+        Ok(Some(Self {
+            path: workspace.to_path_buf(),
+        }))
+    }
+
+    #[cfg(test)]
+    fn record(&self) -> Option<PathBuf> {
+        let live = LIVE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        live.get(&self.path).map(|(_, m)| m.record.clone())
+    }
+}
+
+impl Drop for WorkspaceBind {
+    fn drop(&mut self) {
+        let mut live = LIVE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = live.get_mut(&self.path).is_some_and(|(holds, _)| {
+            *holds -= 1;
+            *holds == 0
+        });
+        if last {
+            // Released under the lock: a runtime spawning on this workspace meanwhile waits
+            // and then mounts afresh.
+            drop(live.remove(&self.path));
+        }
+    }
+}
+
+impl Mounted {
+    fn mount(workspace: &Path, session: &SessionId) -> Result<Self, DockerError> {
         let fail = |operation: &'static str, source: std::io::Error| DockerError::Bind {
             path: workspace.to_path_buf(),
             operation,
@@ -61,7 +118,7 @@ impl WorkspaceBind {
         let owner = this_process().map_err(|e| fail("identify this process", e))?;
         let record = write_record(&owner, session, workspace)
             .map_err(|e| fail("record the bind mount", e))?;
-        let mut bind = Self {
+        let mut bind = Mounted {
             path: workspace.to_path_buf(),
             record,
             mount_id: None,
@@ -80,11 +137,11 @@ impl WorkspaceBind {
             std::fs::write(&bind.record, text).map_err(|e| fail("record the bind mount", e))?;
         }
         tracing::debug!(workspace = %workspace.display(), "workspace bound onto itself nosuid,nodev");
-        Ok(Some(bind))
+        Ok(bind)
     }
 }
 
-impl Drop for WorkspaceBind {
+impl Drop for Mounted {
     fn drop(&mut self) {
         release(&self.path, &self.record, self.mount_id);
     }
@@ -395,7 +452,7 @@ mod tests {
             "{flags:?}"
         );
         assert!(topmost_mount(&ws).is_some());
-        let record = bind.record.clone();
+        let record = bind.record().unwrap();
         drop(bind);
         assert!(
             topmost_mount(&ws).is_none(),
@@ -403,6 +460,34 @@ mod tests {
         );
         assert!(!record.exists());
         unmount(outer.path()).unwrap();
+    }
+
+    /// Regression: two runtimes of one session stacked two binds on its workspace; the first
+    /// released could not unmount its own (not on top), so the workspace stayed a mount point
+    /// and closing the session failed with EBUSY. The binds are now shared, the last release
+    /// unmounts.
+    #[test]
+    fn runtimes_sharing_a_workspace_share_its_bind() {
+        let ws = tempfile::tempdir().unwrap();
+        let session = SessionId::generate();
+        let Some(first) = WorkspaceBind::establish(ws.path(), &session).unwrap() else {
+            assert!(!rustix::process::geteuid().is_root());
+            return;
+        };
+        let second = WorkspaceBind::establish(ws.path(), &session)
+            .unwrap()
+            .unwrap();
+        drop(first);
+        let flags = rustix::fs::statvfs(ws.path()).unwrap().f_flag;
+        assert!(
+            flags.contains(rustix::fs::StatVfsMountFlags::NOSUID),
+            "{flags:?}"
+        );
+        drop(second);
+        assert!(
+            topmost_mount(ws.path()).is_none(),
+            "a bind outlived the runtimes"
+        );
     }
 
     #[test]
