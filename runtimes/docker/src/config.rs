@@ -20,7 +20,7 @@ pub const MIN_MEMORY: u64 = 6 << 20;
 ///   mount_workspace: true               # default true
 ///   extra_mounts: [{ host: data, target: /data, writable: false }]
 ///   network: none                       # none (default) | bridge | host
-///   user: "1000:1000"                   # default: the workspace owner's uid:gid
+///   user: "1000:1000"                   # default: 65534:65534 as root, else the workspace owner
 ///   keep_container_after_clean: false   # default false
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,13 +43,21 @@ pub struct DockerConfig {
     /// Network access. Default [`NetworkPolicy::None`].
     #[serde(default)]
     pub network: NetworkPolicy,
-    /// The user commands run as, `UID` or `UID:GID` (a bare `UID` means `UID:UID`). Default:
-    /// the uid:gid that owns the workspace, so files the command writes are the host user's;
-    /// without a workspace mount, the image's own user.
+    /// The user commands run as, `UID` or `UID:GID` (a bare `UID` means `UID:UID`).
+    ///
+    /// Default when subrun runs as root: `65534:65534` (`nobody`), never root; the workspace is
+    /// handed to that user (`chown -R`, no symlink followed). Root in the container only when
+    /// asked for explicitly: `user: "0"` or `"0:0"` (still without capabilities, with
+    /// no-new-privileges, on a `nosuid,nodev` workspace mount).
+    ///
+    /// Default when subrun is not root: the uid:gid that owns the workspace, so files the
+    /// command writes are the host user's (without a workspace mount, the image's own user). A
+    /// different user is then refused: the container could not write the workspace.
     #[serde(default)]
     pub user: Option<String>,
-    /// Leave the container in place (still running) after `cleanup`, for debugging; `subrun
-    /// gc` removes it later. Default `false`.
+    /// Leave the container in place after `cleanup`, for debugging: it keeps running until the
+    /// process that spawned it exits (the container's lease), then stops; `subrun gc` removes
+    /// it later. Default `false`.
     #[serde(default)]
     pub keep_container_after_clean: bool,
 }

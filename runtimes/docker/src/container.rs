@@ -9,6 +9,7 @@ use bollard::models::{
 use subrun::{Limits, PortBinding, RuntimeError, RuntimeKind, SessionId};
 
 use crate::config::{DockerConfig, NetworkPolicy, UserId};
+use crate::disk::{TMPFS_TARGETS, tmpfs_options, tmpfs_size};
 use crate::factory::KIND;
 use crate::mounts::{PlannedMount, engine_mounts};
 use crate::scripts;
@@ -83,6 +84,16 @@ pub(crate) fn create_body(plan: &ContainerPlan<'_>) -> ContainerCreateBody {
             }]),
         );
     }
+    // With a disk quota the root filesystem is read-only and the places programs write are
+    // tmpfs mounts capped at the quota, all charged with the workspace (see `disk.rs`).
+    let disk = limits.disk.map(|d| d.bytes());
+    let tmpfs = disk.map(|limit| {
+        TMPFS_TARGETS
+            .iter()
+            .map(|t| ((*t).to_string(), tmpfs_options(limit)))
+            .collect::<HashMap<_, _>>()
+    });
+    let shm_size = disk.map(|limit| i64::try_from(tmpfs_size(limit)).unwrap_or(i64::MAX));
     let labels = HashMap::from([
         (LABEL_SESSION.to_string(), plan.session.to_string()),
         (LABEL_RUNTIME.to_string(), plan.runtime.to_string()),
@@ -106,6 +117,9 @@ pub(crate) fn create_body(plan: &ContainerPlan<'_>) -> ContainerCreateBody {
         mounts: Some(engine_mounts(plan.mounts)),
         port_bindings: (!bindings.is_empty()).then_some(bindings),
         auto_remove: Some(false),
+        readonly_rootfs: Some(disk.is_some()),
+        tmpfs,
+        shm_size,
         ..Default::default()
     };
     ContainerCreateBody {
@@ -121,11 +135,16 @@ pub(crate) fn create_body(plan: &ContainerPlan<'_>) -> ContainerCreateBody {
         env: Some(Vec::new()),
         labels: Some(labels),
         exposed_ports: (!exposed.is_empty()).then_some(exposed),
-        attach_stdin: Some(false),
+        // The lease: the keep-alive reads stdin, which this process holds attached; when the
+        // attachment ends (cleanup, or this process dies) the engine closes stdin
+        // (`stdin_once`), the keep-alive exits and the kernel ends every process of the
+        // container with its init.
+        attach_stdin: Some(true),
         attach_stdout: Some(false),
         attach_stderr: Some(false),
         tty: Some(false),
-        open_stdin: Some(false),
+        open_stdin: Some(true),
+        stdin_once: Some(true),
         network_disabled: Some(plan.config.network == NetworkPolicy::None),
         host_config: Some(host_config),
         ..Default::default()

@@ -103,6 +103,35 @@ pub enum DockerError {
         /// The exec id.
         exec: String,
     },
+    /// Attaching the container's lease (its stdin, held open by this process) failed.
+    #[error("cannot attach to the stdin of container {container} (the container's lease)")]
+    AttachLease {
+        /// The container id.
+        container: String,
+        /// The engine's error.
+        #[source]
+        source: BollardError,
+    },
+    /// Inspecting the container (for its init's host pid) failed.
+    #[error("cannot inspect container {container}")]
+    InspectContainer {
+        /// The container id.
+        container: String,
+        /// The engine's error.
+        #[source]
+        source: BollardError,
+    },
+    /// Binding the workspace onto itself `nosuid,nodev` (subrun as root) failed.
+    #[error("cannot {operation} for the workspace {}", path.display())]
+    Bind {
+        /// The workspace.
+        path: PathBuf,
+        /// What failed.
+        operation: &'static str,
+        /// The system error.
+        #[source]
+        source: std::io::Error,
+    },
     /// Restarting the container (the last resort to end a command) failed.
     #[error("cannot restart container {container}")]
     RestartContainer {

@@ -8,8 +8,10 @@ use subrun::{
     RuntimeKind, SpawnContext, SpecError, SubmissionRuntime, async_trait,
 };
 
+use crate::bind::WorkspaceBind;
 use crate::config::DockerConfig;
 use crate::container::{ContainerPlan, check_ports, create_body};
+use crate::disk::DiskMeter;
 use crate::error::{DockerError, is_not_found, is_unreachable};
 use crate::gc::{Leftover, LeftoverFilter};
 use crate::mounts::plan_mounts;
@@ -29,6 +31,15 @@ pub fn capabilities() -> Capabilities {
     caps.filesystem_isolation = true;
     caps.network_isolation = true;
     caps
+}
+
+/// Releases the `nosuid,nodev` self-binds of workspaces (made when subrun runs as root) whose
+/// owning process is dead and that match `filter`: clears the setuid/setgid bits under each,
+/// unmounts it and forgets it; returns the workspaces. Needs no engine (run it before removing
+/// dead owners' workspaces: a bound workspace cannot be removed). Ambient authority: unmounts
+/// on the host.
+pub fn release_stale_binds(filter: &LeftoverFilter) -> Vec<std::path::PathBuf> {
+    crate::bind::release_stale(filter.session_id())
 }
 
 /// Spawns `docker` runtimes through one Docker Engine API client.
@@ -99,7 +110,9 @@ impl DockerRuntimeFactory {
     }
 
     /// Removes every container subrun created (labelled `subrun.session`) that matches
-    /// `filter`, running or not, and returns what it removed (for `subrun gc`).
+    /// `filter`, running or not, and returns what it removed (for `subrun gc`). Then releases
+    /// the workspace binds (see [`release_stale_binds`](Self::release_stale_binds)) of dead
+    /// owners that match `filter`.
     ///
     /// # Errors
     /// The engine could not list or remove a container; containers removed before the
@@ -108,7 +121,17 @@ impl DockerRuntimeFactory {
         &self,
         filter: &LeftoverFilter,
     ) -> Result<Vec<Leftover>, RuntimeError> {
-        crate::gc::remove(&self.docker, filter).await
+        let removed = crate::gc::remove(&self.docker, filter).await?;
+        self.release_stale_binds(filter);
+        Ok(removed)
+    }
+
+    /// Releases the `nosuid,nodev` self-binds of workspaces (made when subrun runs as root)
+    /// whose owning process is dead and that match `filter`: clears the setuid/setgid bits
+    /// under each, unmounts it and forgets it. Returns the workspaces. Ambient authority:
+    /// unmounts on the host.
+    pub fn release_stale_binds(&self, filter: &LeftoverFilter) -> Vec<std::path::PathBuf> {
+        release_stale_binds(filter)
     }
 
     async fn create_and_start(&self, ctx: &SpawnContext) -> Result<DockerRuntime, RuntimeError> {
@@ -131,6 +154,24 @@ impl DockerRuntimeFactory {
             &spec.origin,
         )?;
         let user = container_user(&config, &ctx.workspace)?;
+        // As root: the workspace becomes a nosuid,nodev mount before the engine binds it. Root
+        // without CAP_SYS_ADMIN (subrun itself in a container) cannot mount: then only a
+        // container user other than root may go on without the bind.
+        let bind = if config.mount_workspace {
+            match WorkspaceBind::establish(&ctx.workspace, &ctx.session_id) {
+                Ok(bind) => bind,
+                Err(DockerError::Bind { source, .. })
+                    if source.kind() == std::io::ErrorKind::PermissionDenied
+                        && user.is_some_and(|u| u.uid != 0) =>
+                {
+                    tracing::warn!(workspace = %ctx.workspace.display(), error = %source, "cannot bind the workspace nosuid,nodev (no CAP_SYS_ADMIN); going on without, as a non-root container user");
+                    None
+                }
+                Err(e) => return Err(e.during(operation())),
+            }
+        } else {
+            None
+        };
         let body = create_body(&ContainerPlan {
             config: &config,
             limits: &spec.limits,
@@ -174,14 +215,20 @@ impl DockerRuntimeFactory {
                 .spec
                 .limits
                 .disk
-                .map(|d| subrun::quota::DiskWatch::new(&ctx.workspace, d.bytes())),
+                .map(|d| Arc::new(DiskMeter::new(&ctx.workspace, d.bytes()))),
+            lease: Mutex::new(None),
             oom_kills: Mutex::new(0),
             live,
             gate: Arc::new(tokio::sync::RwLock::new(())),
         });
-        // From here on the runtime owns the container: dropping it (an error below, or a
-        // cancelled spawn) removes the container.
-        let runtime = DockerRuntime::new(shared);
+        // From here on the runtime owns the container and the bind: dropping it (an error
+        // below, or a cancelled spawn) removes the container, then releases the bind.
+        let runtime = DockerRuntime::new(shared, bind);
+        let shared = runtime.shared();
+        shared
+            .attach_lease()
+            .await
+            .map_err(|e| e.during(operation()))?;
         self.docker
             .start_container(&created.id, None)
             .await
@@ -192,6 +239,7 @@ impl DockerRuntimeFactory {
                 }
                 .during(operation())
             })?;
+        shared.started().await.map_err(|e| e.during(operation()))?;
         Ok(runtime)
     }
 }

@@ -29,6 +29,11 @@ impl LeftoverFilter {
         Self { session: Some(id) }
     }
 
+    /// The one session this filter selects, if any.
+    pub(crate) fn session_id(&self) -> Option<&SessionId> {
+        self.session.as_ref()
+    }
+
     fn label(&self) -> String {
         match &self.session {
             Some(id) => format!("{LABEL_SESSION}={id}"),

@@ -19,16 +19,24 @@
 //! Defaults (each documented on [`DockerConfig`]): no network, all capabilities dropped,
 //! no-new-privileges, the engine's init as PID 1, memory/CPU/pids/open-files limits from the
 //! spec's `limits`, the workspace read-write at `/workspace`, assets read-only under
-//! `/static`, commands running as the workspace owner. See `docs/runtimes/docker.md`.
+//! `/static`, commands running as the workspace owner — or as `nobody` (65534:65534) when
+//! subrun runs as root, which then also binds the workspace onto itself `nosuid,nodev`. With
+//! `limits.disk` the root filesystem is read-only and /tmp, /var/tmp, /run and /dev/shm are
+//! tmpfs mounts charged with the workspace. The container lives on a lease: its keep-alive
+//! reads a stdin this process holds attached, so it stops when this process goes away. See
+//! `docs/runtimes/docker.md`.
 
+mod bind;
 mod config;
 mod container;
+mod disk;
 mod error;
 mod exec;
 mod factory;
 mod gc;
 mod mounts;
 mod outcome;
+mod owner;
 mod ownership;
 mod remove;
 mod runtime;
@@ -38,8 +46,9 @@ mod shared;
 pub use config::{DockerConfig, MIN_MEMORY, NetworkPolicy, UserId};
 pub use container::{LABEL_RUNTIME, LABEL_SESSION, LABEL_VERSION};
 pub use error::DockerError;
-pub use factory::{DockerRuntimeFactory, KIND, capabilities};
+pub use factory::{DockerRuntimeFactory, KIND, capabilities, release_stale_binds};
 pub use gc::{Leftover, LeftoverFilter};
+pub use ownership::UNPRIVILEGED;
 pub use runtime::DockerRuntime;
 
 /// The image the tests use, built by `scripts/build-test-images.sh` from Debian's

@@ -5,6 +5,7 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::query_parameters::RemoveContainerOptionsBuilder;
 
+use crate::bind::WorkspaceBind;
 use crate::error::{DockerError, is_conflict, is_not_found};
 
 /// How long a background removal (drop, `terminate`) may take.
@@ -42,8 +43,14 @@ pub(crate) async fn remove_now(docker: &Docker, container: &str) -> Result<(), D
 }
 
 /// Removes `container` on a thread of its own with its own small tokio runtime, so it works
-/// from `Drop` in any context (inside or outside a runtime, even a current-thread one).
-pub(crate) fn remove_on_thread(docker: Docker, container: String) -> std::thread::JoinHandle<()> {
+/// from `Drop` in any context (inside or outside a runtime, even a current-thread one); then
+/// releases the workspace's bind, if any (also when the removal failed: the lease has ended,
+/// so the container is stopping anyway).
+pub(crate) fn remove_on_thread(
+    docker: Docker,
+    container: String,
+    bind: Option<WorkspaceBind>,
+) -> std::thread::JoinHandle<()> {
     std::thread::Builder::new()
         .name("subrun-docker-remove".into())
         .spawn(move || {
@@ -54,6 +61,7 @@ pub(crate) fn remove_on_thread(docker: Docker, container: String) -> std::thread
                 Ok(rt) => rt,
                 Err(e) => {
                     tracing::error!(error = %e, %container, "cannot start a runtime to remove the container");
+                    drop(bind);
                     return;
                 }
             };
@@ -64,6 +72,7 @@ pub(crate) fn remove_on_thread(docker: Docker, container: String) -> std::thread
                     Err(_) => tracing::error!(%container, "removing the container timed out; `subrun gc` removes leftovers"),
                 }
             });
+            drop(bind);
         })
         .unwrap_or_else(|e| {
             tracing::error!(error = %e, "cannot start the removal thread");

@@ -9,6 +9,7 @@ use subrun::{
 };
 use tokio::sync::oneshot;
 
+use crate::bind::WorkspaceBind;
 use crate::exec::{self, Plan};
 use crate::factory::{KIND, capabilities};
 use crate::remove::{remove_now, remove_on_thread};
@@ -27,6 +28,8 @@ const SETTLE: Duration = Duration::from_secs(15);
 /// ```
 pub struct DockerRuntime {
     shared: Arc<Shared>,
+    /// The workspace's nosuid self-bind (subrun as root), released once the container is gone.
+    bind: Mutex<Option<WorkspaceBind>>,
     removal: Mutex<Removal>,
     cleanup_lock: tokio::sync::Mutex<()>,
 }
@@ -52,9 +55,10 @@ impl std::fmt::Debug for DockerRuntime {
 }
 
 impl DockerRuntime {
-    pub(crate) fn new(shared: Arc<Shared>) -> Self {
+    pub(crate) fn new(shared: Arc<Shared>, bind: Option<WorkspaceBind>) -> Self {
         Self {
             shared,
+            bind: Mutex::new(bind),
             removal: Mutex::new(Removal::Pending),
             cleanup_lock: tokio::sync::Mutex::new(()),
         }
@@ -72,6 +76,13 @@ impl DockerRuntime {
 
     pub(crate) fn shared(&self) -> &Arc<Shared> {
         &self.shared
+    }
+
+    fn take_bind(&self) -> Option<WorkspaceBind> {
+        self.bind
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take()
     }
 
     fn removal(&self) -> std::sync::MutexGuard<'_, Removal> {
@@ -184,13 +195,20 @@ impl DockerRuntime {
             }
             Removal::Pending => {}
         }
-        if self.shared.config.keep_container_after_clean {
-            tracing::info!(container = %self.shared.container, "keeping the container after cleanup (keep_container_after_clean)");
-            return Ok(());
+        let keep = self.shared.config.keep_container_after_clean;
+        let removed = if keep {
+            tracing::info!(container = %self.shared.container, "keeping the container after cleanup (keep_container_after_clean); it runs until this process exits");
+            Ok(())
+        } else {
+            remove_now(&self.shared.docker, &self.shared.container)
+                .await
+                .map_err(|e| e.during("clean up the docker runtime"))
+        };
+        self.shared.end_lease(keep);
+        if let Some(bind) = self.take_bind() {
+            let _ = tokio::task::spawn_blocking(move || drop(bind)).await;
         }
-        remove_now(&self.shared.docker, &self.shared.container)
-            .await
-            .map_err(|e| e.during("clean up the docker runtime"))
+        removed
     }
 }
 
@@ -263,12 +281,17 @@ impl SubmissionRuntime for DockerRuntime {
         self.shared.tracker.mark_cleaned_up();
         let mut removal = self.removal();
         if matches!(*removal, Removal::Pending) {
+            let bind = self.take_bind();
             if self.shared.config.keep_container_after_clean {
+                self.shared.end_lease(true);
                 *removal = Removal::Done;
+                drop(bind);
             } else {
+                self.shared.end_lease(false);
                 *removal = Removal::Scheduled(remove_on_thread(
                     self.shared.docker.clone(),
                     self.shared.container.clone(),
+                    bind,
                 ));
             }
         }

@@ -5,9 +5,18 @@
 //! Every exec'd process is its own session leader (runc starts it with `setsid`), so a
 //! command's processes are found by their session id in `/proc/<pid>/stat` (field 6, and the
 //! process group, field 5).
+//!
+//! `stat` is read whole, every line of it: the command name (field 2) is whatever the process
+//! calls itself, newlines and `)` included, so the fields after it start after the *last*
+//! `) ` of the file (`${l##*) }`). Reading only the first line let a process named
+//! `busybox\nx` hide its session id from every sweep.
 
-/// Keeps the container alive (PID 1 is the engine's init, which reaps orphans).
-pub(crate) const KEEPALIVE: &str = "trap 'exit 0' TERM INT; while :; do sleep 3600 & wait $!; done";
+/// Keeps the container alive while its lease holds (PID 1 is the engine's init, which reaps
+/// orphans): it reads stdin, which the owning process holds attached, and exits at its end of
+/// file — when the owner detaches at cleanup or dies. Its exit ends the engine's init, and the
+/// kernel then kills every process left in the container's pid namespace, so no command
+/// outlives its owner by more than the engine's reaction time.
+pub(crate) const KEEPALIVE: &str = "trap 'exit 0' TERM INT; while read -r _; do :; done; exit 0";
 
 /// Runs one command: prints its own pid (the session id of everything the command starts) as
 /// the first line of stdout, runs `$1` with `/bin/sh -c`, then kills whatever the command left
@@ -26,7 +35,8 @@ for d in /proc/[0-9]*; do
   p=${d#/proc/}
   [ "$p" = "$$" ] && continue
   l=
-  { read -r l < "$d/stat"; } 2>/dev/null || continue
+  { while IFS= read -r x; do l="$l $x"; done < "$d/stat"; } 2>/dev/null
+  [ -n "$l" ] || continue
   set -- ${l##*) }
   [ "$4" = "$$" ] && kill -9 "$p" 2>/dev/null
 done
@@ -62,7 +72,8 @@ sweep() {
     p=${d#/proc/}
     [ "$p" = "$me" ] && continue
     l=
-    { read -r l < "$d/stat"; } 2>/dev/null || continue
+    { while IFS= read -r x; do l="$l $x"; done < "$d/stat"; } 2>/dev/null
+    [ -n "$l" ] || continue
     set -- ${l##*) }
     if [ "$4" = "$s" ] || [ "$3" = "$s" ]; then
       :
@@ -115,7 +126,8 @@ exit 1
 pub(crate) const SESSIONS: &str = r#"me=$$
 for d in /proc/[0-9]*; do
   l=
-  { read -r l < "$d/stat"; } 2>/dev/null || continue
+  { while IFS= read -r x; do l="$l $x"; done < "$d/stat"; } 2>/dev/null
+  [ -n "$l" ] || continue
   set -- ${l##*) }
   [ "$1" = Z ] && continue
   [ "$4" = "$me" ] || printf '%s\n' "$4"

@@ -8,14 +8,17 @@ use std::time::Duration;
 use bollard::Docker;
 use bollard::container::LogOutput;
 use bollard::exec::{CreateExecOptions, StartExecOptions, StartExecResults};
-use bollard::query_parameters::RestartContainerOptionsBuilder;
+use bollard::query_parameters::{
+    AttachContainerOptionsBuilder, KillContainerOptionsBuilder, WaitContainerOptionsBuilder,
+};
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use subrun::{ExecutionTracker, Limits, ResolvedSpec, RuntimeError, RuntimeId};
 use tokio::sync::watch;
 
 use crate::config::{DockerConfig, UserId};
-use crate::error::DockerError;
+use crate::disk::DiskMeter;
+use crate::error::{DockerError, is_not_found};
 use crate::scripts;
 
 /// An attached exec: its id, output frames and stdin.
@@ -48,9 +51,19 @@ pub(crate) struct Shared {
     /// held (write) by a sweep that may end processes outside the command's session, so it
     /// never mistakes a command that is just starting for an escaped process.
     pub(crate) gate: Arc<tokio::sync::RwLock<()>>,
-    /// The workspace quota (`limits.disk`) on the bind-mounted host directory, if any.
-    pub(crate) disk: Option<subrun::quota::DiskWatch>,
+    /// The quota (`limits.disk`): the workspace and the container's own writable places.
+    pub(crate) disk: Option<Arc<DiskMeter>>,
+    /// The container's lease: its stdin, attached by this process (see `scripts::KEEPALIVE`).
+    pub(crate) lease: Mutex<Option<Lease>>,
 }
+
+/// The write half of the attachment to the container's stdin. While it is open the container
+/// runs; when it closes (dropped, or this process dies) the engine closes the container's
+/// stdin and the container stops.
+pub(crate) struct Lease(
+    #[expect(dead_code, reason = "held, never written")]
+    std::pin::Pin<Box<dyn tokio::io::AsyncWrite + Send>>,
+);
 
 /// Decrements the live-supervisor count when dropped.
 pub(crate) struct LiveGuard(Arc<Shared>);
@@ -206,7 +219,8 @@ impl Shared {
     /// that left it), waiting until they are gone. The caller must not hold the gate.
     ///
     /// When the sweep cannot even start (a fork storm holds the whole pids limit, so the
-    /// engine cannot add a process to the container), the container is restarted instead:
+    /// engine cannot add a process to the container), the container is relaunched instead
+    /// (killed, its lease attached again, started):
     /// that ends every process in it (setup services and other commands included) and keeps
     /// its filesystem and mounts.
     pub(crate) async fn end_session(&self, sid: u32) -> Result<(), RuntimeError> {
@@ -253,24 +267,114 @@ impl Shared {
         tracing::warn!(
             container = %self.container,
             %failure,
-            "cannot start the kill sweep; restarting the container to end every process in it"
+            "cannot start the kill sweep; relaunching the container to end every process in it"
         );
-        let options = RestartContainerOptionsBuilder::new().t(0).build();
-        self.docker
-            .restart_container(&self.container, Some(options))
+        self.relaunch()
             .await
-            .map_err(|source| {
-                DockerError::RestartContainer {
-                    container: self.container.clone(),
-                    source,
-                }
-                .during("end a command that could not be swept")
-            })?;
+            .map_err(|e| e.during("end a command that could not be swept"))?;
         self.protected_sessions
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
             .clear();
         Ok(())
+    }
+
+    /// Attaches the container's lease (before every start: a container never runs without
+    /// one).
+    pub(crate) async fn attach_lease(&self) -> Result<(), DockerError> {
+        let options = AttachContainerOptionsBuilder::new()
+            .stdin(true)
+            .stdout(false)
+            .stderr(false)
+            .stream(true)
+            .build();
+        let attached = self
+            .docker
+            .attach_container(&self.container, Some(options))
+            .await
+            .map_err(|source| DockerError::AttachLease {
+                container: self.container.clone(),
+                source,
+            })?;
+        *self
+            .lease
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(Lease(attached.input));
+        Ok(())
+    }
+
+    /// Ends the lease: the container stops (when `keep`, the lease is left open until this
+    /// process exits, so a kept container runs until then).
+    pub(crate) fn end_lease(&self, keep: bool) {
+        let lease = self
+            .lease
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+            .take();
+        if keep {
+            std::mem::forget(lease);
+        }
+    }
+
+    /// After every start: tells the disk meter where the container's processes are.
+    pub(crate) async fn started(&self) -> Result<(), DockerError> {
+        let Some(disk) = &self.disk else {
+            return Ok(());
+        };
+        let info = self
+            .docker
+            .inspect_container(&self.container, None)
+            .await
+            .map_err(|source| DockerError::InspectContainer {
+                container: self.container.clone(),
+                source,
+            })?;
+        match info
+            .state
+            .and_then(|s| s.pid)
+            .and_then(|p| u32::try_from(p).ok())
+        {
+            Some(pid) if pid > 0 => disk.attach(pid),
+            _ => {
+                tracing::warn!(container = %self.container, "the engine reports no init pid: only the workspace is charged")
+            }
+        }
+        Ok(())
+    }
+
+    /// Kills the container (every process in it), attaches a new lease and starts it again;
+    /// its filesystem and mounts stay.
+    async fn relaunch(&self) -> Result<(), DockerError> {
+        let restart = |source| DockerError::RestartContainer {
+            container: self.container.clone(),
+            source,
+        };
+        let kill = KillContainerOptionsBuilder::new().signal("KILL").build();
+        if let Err(e) = self
+            .docker
+            .kill_container(&self.container, Some(kill))
+            .await
+        {
+            // 409: not running any more (its keep-alive ended).
+            if is_not_found(&e) {
+                return Err(restart(e));
+            }
+            tracing::debug!(error = %e, "kill before relaunch");
+        }
+        let wait = WaitContainerOptionsBuilder::new()
+            .condition("not-running")
+            .build();
+        let mut waiting = Box::pin(self.docker.wait_container(&self.container, Some(wait)));
+        // The stream ends (or reports the exit code as an error) once the container stopped.
+        let _ = tokio::time::timeout(Duration::from_secs(30), waiting.next()).await;
+        drop(waiting);
+        self.end_lease(false);
+        self.attach_lease().await?;
+        self.docker
+            .start_container(&self.container, None)
+            .await
+            .map_err(restart)?;
+        self.started().await
     }
 
     /// True when the container's OOM-kill count grew since the last call.

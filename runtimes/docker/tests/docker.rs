@@ -624,6 +624,11 @@ async fn extra_mounts_merge_with_later_winning() {
     let b = tempfile::tempdir().unwrap();
     std::fs::write(a.path().join("who"), "spec\n").unwrap();
     std::fs::write(b.path().join("who"), "spawn\n").unwrap();
+    // A writable mount must be writable by the container user (`nobody` when root).
+    {
+        use std::os::unix::fs::PermissionsExt as _;
+        std::fs::set_permissions(b.path(), std::fs::Permissions::from_mode(0o777)).unwrap();
+    }
     std::fs::create_dir(f.ws().join("rel")).unwrap();
     std::fs::write(f.ws().join("rel/file"), "relative\n").unwrap();
     let docker = format!(
@@ -1051,4 +1056,309 @@ async fn an_unreachable_engine_is_named_as_such() {
         docker_error,
         DockerError::EngineUnreachable { .. }
     ));
+}
+
+/// True when a mount sits at `path` in this process's namespace.
+fn is_mount_point(path: &Path) -> bool {
+    let want = path.to_str().unwrap().replace(' ', "\\040");
+    std::fs::read_to_string("/proc/self/mountinfo")
+        .unwrap()
+        .lines()
+        .any(|l| l.split(' ').nth(4) == Some(want.as_str()))
+}
+
+/// Regression (issue 11, item 1): as root, containers ran as root by default. Now the default
+/// is `nobody` (65534:65534, the workspace handed over), and root only when the spec asks.
+#[tokio::test]
+async fn as_root_commands_run_as_nobody_unless_root_is_asked_for() {
+    use std::os::unix::fs::MetadataExt;
+    let f = Fixture::new().await;
+    std::fs::write(f.ws().join("input.txt"), "from host\n").unwrap();
+    let rt = f.spawn("", "").await;
+    let r = run(
+        &rt,
+        "id -u; id -g; echo more >> input.txt; echo new > new.txt",
+    )
+    .await;
+    assert!(r.success(), "{r:?}");
+    if rustix::process::geteuid().is_root() {
+        assert_eq!(r.stdout_text(), "65534\n65534\n", "{r:?}");
+        assert_eq!(
+            std::fs::metadata(f.ws().join("new.txt")).unwrap().uid(),
+            65534
+        );
+    } else {
+        let me = rustix::process::geteuid().as_raw();
+        assert_eq!(
+            r.stdout_text().lines().next(),
+            Some(me.to_string().as_str())
+        );
+    }
+    rt.cleanup().await.unwrap();
+    if rustix::process::geteuid().is_root() {
+        for user in ["0", "0:0"] {
+            let rt = f.spawn(&format!(", user: \"{user}\""), "").await;
+            let r = run(&rt, "id -u; echo root >> input.txt").await;
+            assert_eq!(r.stdout_text(), "0\n", "{r:?}");
+            rt.cleanup().await.unwrap();
+        }
+        assert_eq!(
+            std::fs::read_to_string(f.ws().join("input.txt")).unwrap(),
+            "from host\nmore\nroot\nroot\n"
+        );
+    }
+}
+
+/// Regression (issue 11, item 1): as root, a guest running as root (asked for explicitly)
+/// could `chmod 4755` a root-owned file in the workspace, and any host user then ran it with
+/// euid 0 through the host path. The workspace is now a `nosuid,nodev` mount on the host (and
+/// in the container) while the container runs, and the setuid bits are cleared when it goes.
+#[tokio::test]
+async fn a_setuid_file_a_guest_plants_never_runs_setuid_on_the_host() {
+    use std::os::unix::fs::PermissionsExt as _;
+    use std::os::unix::process::CommandExt as _;
+    let f = Fixture::new().await;
+    let planted = f.ws().join("s");
+    std::fs::copy("/usr/bin/id", &planted).unwrap();
+    let root = rustix::process::geteuid().is_root();
+    let rt = f.spawn(if root { ", user: \"0:0\"" } else { "" }, "").await;
+    let r = run(
+        &rt,
+        "chmod 4755 s && stat -c %a s; grep ' /workspace ' /proc/self/mountinfo",
+    )
+    .await;
+    assert!(r.success(), "{r:?}");
+    assert!(r.stdout_text().starts_with("4755\n"), "{r:?}");
+    if !root {
+        // Without root the container runs as the host user itself: a setuid bit gains nothing.
+        use std::os::unix::fs::MetadataExt;
+        let owner = std::fs::metadata(&planted).unwrap().uid();
+        assert_eq!(owner, rustix::process::geteuid().as_raw());
+        rt.cleanup().await.unwrap();
+        return;
+    }
+    let inside = r.stdout_text().into_owned();
+    assert!(
+        inside.contains("nosuid") && inside.contains("nodev"),
+        "the container's workspace mount is not nosuid,nodev:\n{inside}"
+    );
+    let flags = rustix::fs::statvfs(f.ws()).unwrap().f_flag;
+    assert!(
+        flags.contains(rustix::fs::StatVfsMountFlags::NOSUID)
+            && flags.contains(rustix::fs::StatVfsMountFlags::NODEV),
+        "the host path of the workspace is not nosuid,nodev: {flags:?}"
+    );
+    // Run the planted file on the host as `nobody` (through a descriptor, so the workspace's
+    // parent directories need not be reachable for nobody).
+    let file = std::fs::File::open(&planted).unwrap();
+    rustix::io::fcntl_setfd(&file, rustix::io::FdFlags::empty()).unwrap();
+    let out = std::process::Command::new(format!(
+        "/proc/self/fd/{}",
+        std::os::fd::AsRawFd::as_raw_fd(&file)
+    ))
+    .uid(65534)
+    .gid(65534)
+    .output()
+    .unwrap();
+    let id = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        id.starts_with("uid=65534"),
+        "the planted file did not run: {out:?}"
+    );
+    assert!(
+        !id.contains("euid=0"),
+        "the guest's setuid file ran as root on the host: {id}"
+    );
+    drop(file);
+    rt.cleanup().await.unwrap();
+    let mode = std::fs::metadata(&planted).unwrap().permissions().mode() & 0o7777;
+    assert_eq!(mode, 0o755, "the setuid bit stays after cleanup");
+    assert!(
+        !is_mount_point(f.ws()),
+        "the workspace's bind outlived the runtime"
+    );
+}
+
+/// Regression (issue 11, item 2): under `limits.disk`, writes into the container's own
+/// filesystem were not charged (`dd of=/tmp/fill` of 300 MiB under 4 MiB: exit 0). The root
+/// filesystem is now read-only and /tmp, /var/tmp, /run and /dev/shm are tmpfs mounts charged
+/// with the workspace.
+#[tokio::test]
+async fn writes_into_the_containers_own_filesystem_end_over_the_disk_quota() {
+    let f = Fixture::new().await;
+    let disk = Outcome::ResourceExceeded {
+        resource: Resource::Disk,
+    };
+    for place in ["/tmp", "/var/tmp", "/dev/shm", "/run"] {
+        let rt = f.spawn("", "limits: { disk: 4MiB }\n").await;
+        let r = run(&rt, "echo small > /tmp/ok && cat /tmp/ok").await;
+        assert_eq!(r.stdout_text(), "small\n", "{r:?}");
+        let r = run(&rt, "echo x > /rootfs-file").await;
+        assert!(!r.success(), "the root filesystem is writable: {r:?}");
+        let r = run(
+            &rt,
+            &format!("dd if=/dev/zero of={place}/fill bs=1M count=300"),
+        )
+        .await;
+        assert_eq!(r.outcome, disk, "{place}: {r:?}");
+        rt.cleanup().await.unwrap();
+    }
+    // Without a quota the image's filesystem stays writable.
+    let rt = f.spawn("", "").await;
+    let r = run(&rt, "echo x > /tmp/rootfs-file && echo ok").await;
+    assert_eq!(r.stdout_text(), "ok\n", "{r:?}");
+    rt.cleanup().await.unwrap();
+}
+
+/// Regression (issue 11, item 2): a file opened, unlinked and written on was never charged
+/// (2 GiB under a 4 MiB quota, exit 0). The container's processes' open descriptors to
+/// unlinked files now count.
+#[tokio::test]
+async fn a_file_unlinked_while_open_is_still_charged() {
+    let f = Fixture::new().await;
+    let rt = f.spawn("", "limits: { disk: 4MiB }\n").await;
+    let t0 = Instant::now();
+    let r = run(
+        &rt,
+        "exec 3>/workspace/hidden; rm /workspace/hidden; dd if=/dev/zero bs=1M count=2048 >&3",
+    )
+    .await;
+    assert_eq!(
+        r.outcome,
+        Outcome::ResourceExceeded {
+            resource: Resource::Disk
+        },
+        "{r:?}"
+    );
+    assert!(t0.elapsed() < Duration::from_secs(20), "{:?}", t0.elapsed());
+    rt.cleanup().await.unwrap();
+}
+
+/// Regression (issue 11, item 7): the sweep read `/proc/PID/stat` by its first line, so a
+/// process whose name holds a newline (and a `)`) hid its session and survived the deadline.
+#[tokio::test]
+async fn a_process_named_with_a_newline_is_ended_at_the_deadline() {
+    let f = Fixture::new().await;
+    let rt = f.spawn("", "").await;
+    let r = rt
+        .execute(
+            ExecRequest::new(
+                r#"N=$(printf '/tmp/busybox\nx)'); cp /bin/busybox "$N"; setsid "$N" sh -c 'while :; do : spinner; done' & sleep 30"#,
+            )
+            .timeout(Duration::from_secs(2)),
+        )
+        .await
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::TimedOut, "{r:?}");
+    let left = run(
+        &rt,
+        "for d in /proc/[0-9]*; do grep -q '[s]pinner' $d/cmdline 2>/dev/null && echo alive ${d#/proc/}; done; true",
+    )
+    .await;
+    assert_eq!(left.stdout_text(), "", "the spinner survived: {left:?}");
+    rt.cleanup().await.unwrap();
+}
+
+/// The child side of [`a_killed_owner_leaves_no_container_running`]: spawns a runtime in the
+/// given workspace and session, starts a busy loop with a 60 s deadline and reports `running`.
+const OWNER_CHILD: &str = "SUBRUN_DOCKER_OWNER_CHILD";
+
+/// Regression (issue 11, item 6): after `kill -9` of the owning process a container's busy
+/// loop ran on past its deadline until `subrun gc`. The container now lives on a lease (its
+/// stdin, attached by the owner): it stops within seconds of the owner's death, and gc
+/// removes it and releases the workspace's bind.
+#[tokio::test]
+async fn a_killed_owner_leaves_no_container_running() {
+    if let Some(dir) = std::env::var_os(OWNER_CHILD) {
+        let factory = factory().await;
+        let session = SessionId::new(std::env::var("SUBRUN_DOCKER_OWNER_SESSION").unwrap());
+        let yaml = format!("type: docker\ndocker: {{ image: {TEST_IMAGE} }}\n");
+        let spec = EnvironmentSpec::from_yaml_str(&yaml, "test.yaml", "/").unwrap();
+        let spec =
+            Arc::new(ResolvedSpec::resolve(&spec, Vec::new(), &|a| factory.asset_path(a)).unwrap());
+        let mut ctx = SpawnContext::new(spec, std::path::PathBuf::from(dir));
+        ctx.session_id = session;
+        let rt = factory.spawn(ctx).await.unwrap();
+        let exec = rt
+            .stream(
+                ExecRequest::new("echo started; while :; do :; done")
+                    .timeout(Duration::from_secs(60)),
+            )
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        println!("\nowner-command-running");
+        tokio::time::sleep(Duration::from_secs(120)).await;
+        drop(exec);
+        return;
+    }
+    let f = Fixture::new().await;
+    let mut child = std::process::Command::new(std::env::current_exe().unwrap())
+        .args([
+            "a_killed_owner_leaves_no_container_running",
+            "--exact",
+            "--nocapture",
+            "--test-threads",
+            "1",
+        ])
+        .env(OWNER_CHILD, f.ws())
+        .env("SUBRUN_DOCKER_OWNER_SESSION", f.session.to_string())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stdout = child.stdout.take().unwrap();
+    let ready = tokio::task::spawn_blocking(move || {
+        use std::io::BufRead as _;
+        std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+            .any(|l| l.trim() == "owner-command-running")
+    });
+    let ready = tokio::time::timeout(Duration::from_secs(60), ready).await;
+    assert!(
+        matches!(ready, Ok(Ok(true))),
+        "the owner never reported its command running"
+    );
+    let running = |f: &Fixture| {
+        let factory = f.factory.clone();
+        let filter = LeftoverFilter::session(f.session.clone());
+        async move {
+            factory
+                .leftovers(&filter)
+                .await
+                .unwrap()
+                .into_iter()
+                .filter(|l| l.state.as_deref() == Some("running"))
+                .count()
+        }
+    };
+    assert_eq!(running(&f).await, 1, "the owner's container is not running");
+    let root = rustix::process::geteuid().is_root();
+    if root {
+        assert!(is_mount_point(f.ws()), "the owner bound the workspace");
+    }
+    child.kill().unwrap();
+    let killed_at = Instant::now();
+    child.wait().unwrap();
+    while running(&f).await > 0 {
+        assert!(
+            killed_at.elapsed() < Duration::from_secs(10),
+            "the container still runs {:?} after its owner was killed",
+            killed_at.elapsed()
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    eprintln!(
+        "the container stopped {:?} after its owner was killed",
+        killed_at.elapsed()
+    );
+    // gc removes the stopped container and releases the dead owner's bind.
+    let removed = f
+        .factory
+        .remove_leftovers(&LeftoverFilter::session(f.session.clone()))
+        .await
+        .unwrap();
+    assert_eq!(removed.len(), 1, "{removed:?}");
+    assert!(f.containers().await.is_empty());
+    assert!(!is_mount_point(f.ws()), "gc left the dead owner's bind");
 }
