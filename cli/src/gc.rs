@@ -7,8 +7,9 @@ use subrun_docker::{DockerRuntimeFactory, Leftover, LeftoverFilter};
 
 use crate::error::CliError;
 
-/// Removes the temporary directories of dead owners and prunes the compiled-module cache
-/// (unless `session` narrows the call to one session's containers), then connects to the Docker engine, removes every container
+/// Releases the workspace binds and removes the temporary directories of dead owners (those
+/// are never in use, whatever `session` says), prunes the compiled-module cache (unless
+/// `session` narrows the call to one session's containers), then connects to the Docker engine, removes every container
 /// labelled `subrun.session` (or only those of `session`) and prints what it removed.
 ///
 /// # Errors
@@ -16,11 +17,14 @@ use crate::error::CliError;
 /// run cannot be removed (reported after the containers); [`CliError::Gc`] when the engine is
 /// unreachable or a container removal fails.
 pub(crate) async fn gc(session: Option<String>) -> Result<i32, CliError> {
-    let dirs = if session.is_none() {
-        remove_dead_dirs().and(prune_module_cache())
+    // A dead owner's workspace may still be bound nosuid onto itself (docker as root):
+    // released first, or its directory could not be removed. Neither needs the engine.
+    let _released = subrun_docker::release_stale_binds(&LeftoverFilter::all());
+    let dirs = remove_dead_dirs().and(if session.is_none() {
+        prune_module_cache()
     } else {
         Ok(())
-    };
+    });
     let factory = DockerRuntimeFactory::connect()
         .await
         .map_err(CliError::Gc)?;
@@ -62,7 +66,8 @@ fn prune_module_cache() -> Result<(), CliError> {
 }
 
 /// Removes the private directories of dead owners under the temporary directory, printing
-/// each; the first failure is returned once every other entry was tried.
+/// each (nothing when there were none); the first failure is returned once every other entry
+/// was tried.
 fn remove_dead_dirs() -> Result<(), CliError> {
     let root = std::env::temp_dir();
     let found = subrun::tempdirs::remove_dead(Some(&root)).map_err(|source| CliError::GcDirs {
@@ -82,12 +87,12 @@ fn remove_dead_dirs() -> Result<(), CliError> {
             }
         }
     }
-    match removed.len() {
-        0 => println!("no directory of a dead run"),
-        n => println!(
+    if !removed.is_empty() {
+        let n = removed.len();
+        println!(
             "removed {n} director{} of dead runs:",
             if n == 1 { "y" } else { "ies" }
-        ),
+        );
     }
     for l in &removed {
         println!(

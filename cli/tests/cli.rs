@@ -14,7 +14,7 @@ use std::time::{Duration, Instant};
 use serde_json::Value;
 
 mod common;
-use common::{code, subrun, text};
+use common::{TEST_IMAGE, code, docker, require_test_image, subrun, text};
 
 /// The directory holding the spec files of these tests.
 fn data() -> PathBuf {
@@ -808,29 +808,6 @@ fn gc_fails_clearly_when_the_engine_is_unreachable() {
     assert!(
         stderr.contains("cannot reach the Docker engine"),
         "{stderr}"
-    );
-}
-
-/// Runs the docker CLI (an independent witness of what the engine holds).
-fn docker(args: &[&str]) -> String {
-    let out = Command::new("docker")
-        .args(args)
-        .output()
-        .expect("the docker CLI must be installed for the docker tests");
-    assert!(
-        out.status.success(),
-        "docker {args:?}: {}",
-        text(&out.stderr)
-    );
-    text(&out.stdout).trim().to_string()
-}
-
-const TEST_IMAGE: &str = "subrun-test/busybox:latest";
-
-fn require_test_image() {
-    assert!(
-        !docker(&["images", "-q", TEST_IMAGE]).is_empty(),
-        "the test image {TEST_IMAGE} is missing: run scripts/build-test-images.sh"
     );
 }
 

@@ -14,7 +14,7 @@ use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 mod common;
-use common::{code, text};
+use common::{TEST_IMAGE, code, docker, require_test_image, text};
 
 /// The binary with a private wasm cache, temporary directory and guest directory.
 fn subrun(home: &Path) -> Command {
@@ -353,4 +353,97 @@ fn json_tells_a_guest_exiting_124_from_a_timeout() {
     let (exit, outcome) = run("spin.wat");
     assert_eq!(exit, 124);
     assert_eq!(outcome, serde_json::json!({"kind": "timed_out"}));
+}
+
+/// Containers of session ids starting with `prefix` (`s-<pid>-`), running or not: `id state`.
+fn containers_of(prefix: &str) -> Vec<String> {
+    docker(&[
+        "ps",
+        "-a",
+        "--filter",
+        "label=subrun.session",
+        "--format",
+        "{{.ID}} {{.State}} {{.Label \"subrun.session\"}}",
+    ])
+    .lines()
+    .filter(|l| l.split(' ').nth(2).is_some_and(|s| s.starts_with(prefix)))
+    .map(str::to_string)
+    .collect()
+}
+
+/// Regression: after `kill -9` of the CLI, a docker `while :; do :; done` still ran at 99 %
+/// CPU 47 s later, past its 20 s deadline, until `subrun gc`; its workspace stayed for ever.
+/// Now the container stops within seconds of its owner's death, and `subrun gc` leaves
+/// neither its container nor its directories.
+#[test]
+fn a_killed_cli_leaves_no_container_running_and_gc_removes_the_rest_on_docker() {
+    require_test_image();
+    let home = tempfile::tempdir().unwrap();
+    let tmp = home.path().join("tmp");
+    let sub = home.path().join("submission");
+    std::fs::create_dir(&sub).unwrap();
+    std::fs::write(sub.join("data.txt"), "x").unwrap();
+    let spec = home.path().join("docker.yaml");
+    std::fs::write(
+        &spec,
+        format!("type: docker\ndocker: {{ image: {TEST_IMAGE} }}\nlimits: {{ timeout: 20s }}\n"),
+    )
+    .unwrap();
+    let mut child = subrun(home.path())
+        .arg("run")
+        .arg("--env")
+        .arg(&spec)
+        .arg("--workspace")
+        .arg(&sub)
+        .args(["--", "echo started; while :; do :; done"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::null())
+        .spawn()
+        .unwrap();
+    let prefix = format!("s-{}-", child.id());
+    let mut line = String::new();
+    std::io::BufRead::read_line(
+        &mut std::io::BufReader::new(child.stdout.take().unwrap()),
+        &mut line,
+    )
+    .unwrap();
+    assert_eq!(line, "started\n");
+    let running = containers_of(&prefix);
+    assert_eq!(running.len(), 1, "{running:?}");
+    let (id, session) = {
+        let mut parts = running[0].split(' ');
+        (
+            parts.next().unwrap().to_string(),
+            parts.nth(1).unwrap().to_string(),
+        )
+    };
+    assert!(!private_dirs(&tmp).is_empty(), "no workspace of the run");
+
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let killed = Instant::now();
+    while docker(&["inspect", "-f", "{{.State.Running}}", &id]) == "true" {
+        assert!(
+            killed.elapsed() < Duration::from_secs(5),
+            "the container still runs {:?} after its owner was killed",
+            killed.elapsed()
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+
+    let out = subrun(home.path())
+        .args(["gc", "--session", &session])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    assert_eq!(
+        containers_of(&prefix),
+        Vec::<String>::new(),
+        "a container is left"
+    );
+    assert_eq!(
+        private_dirs(&tmp),
+        Vec::<(String, u32)>::new(),
+        "a directory of the dead run is left"
+    );
 }

@@ -195,13 +195,70 @@ fn walk(root: Frame) -> u64 {
     }
 }
 
+/// Blocks of the regular files the processes `pids` hold open (descriptors and mappings,
+/// `/proc/<pid>/fd/*` and `/proc/<pid>/map_files/*` whose link ends in ` (deleted)`) although
+/// no name leads to them any more: a walk of the workspace cannot see them, yet they fill the
+/// disk until closed. Each file counts once; files on the devices in `skip` (counted another
+/// way) and memfds (memory, not disk) are left out. Processes that cannot be read (gone, or
+/// another user's without privilege) add nothing.
+pub fn unlinked_open_usage(
+    pids: impl IntoIterator<Item = u32>,
+    skip: &std::collections::HashSet<u64>,
+) -> u64 {
+    use std::os::unix::fs::MetadataExt as _;
+    let mut seen = std::collections::HashSet::new();
+    let mut total = 0u64;
+    for pid in pids {
+        for dir in ["fd", "map_files"] {
+            let Ok(entries) = std::fs::read_dir(format!("/proc/{pid}/{dir}")) else {
+                continue;
+            };
+            for entry in entries.flatten() {
+                let Ok(target) = std::fs::read_link(entry.path()) else {
+                    continue;
+                };
+                let target = target.as_os_str().as_encoded_bytes();
+                if !target.ends_with(b" (deleted)") || target.starts_with(b"/memfd:") {
+                    continue;
+                }
+                // The magic link leads to the open file itself, whatever its name was.
+                let Ok(meta) = std::fs::metadata(entry.path()) else {
+                    continue;
+                };
+                if !meta.is_file() || skip.contains(&meta.dev()) {
+                    continue;
+                }
+                if seen.insert((meta.dev(), meta.ino())) {
+                    total = total.saturating_add(meta.blocks().saturating_mul(512));
+                }
+            }
+        }
+    }
+    total
+}
+
 /// Watches a workspace against a quota while a command runs (for runtimes whose commands
 /// write the workspace directly: `local`, `docker`).
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct DiskWatch {
     root: PathBuf,
     limit: u64,
     period: Duration,
+    extra: Option<Extra>,
+}
+
+/// What a runtime charges beyond the workspace walk (see [`DiskWatch::with_extra`]).
+type Extra = std::sync::Arc<dyn Fn() -> u64 + Send + Sync>;
+
+impl std::fmt::Debug for DiskWatch {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("DiskWatch")
+            .field("root", &self.root)
+            .field("limit", &self.limit)
+            .field("period", &self.period)
+            .field("extra", &self.extra.is_some())
+            .finish()
+    }
 }
 
 impl DiskWatch {
@@ -214,7 +271,18 @@ impl DiskWatch {
             root: root.into(),
             limit,
             period: Self::PERIOD,
+            extra: None,
         }
+    }
+
+    /// The same watch, adding what `extra` returns to every measurement: what the command
+    /// writes where a walk of the workspace cannot see it (files it holds open after
+    /// unlinking them, see [`unlinked_open_usage`]; a container's own tmpfs mounts). Called
+    /// on a blocking thread.
+    #[must_use]
+    pub fn with_extra(mut self, extra: impl Fn() -> u64 + Send + Sync + 'static) -> Self {
+        self.extra = Some(std::sync::Arc::new(extra));
+        self
     }
 
     /// The quota in bytes.
@@ -225,9 +293,12 @@ impl DiskWatch {
     /// Measures now (on a blocking thread); returns the usage.
     pub async fn measure(&self) -> u64 {
         let root = self.root.clone();
-        tokio::task::spawn_blocking(move || workspace_usage(&root))
-            .await
-            .unwrap_or(0)
+        let extra = self.extra.clone();
+        tokio::task::spawn_blocking(move || {
+            workspace_usage(&root).saturating_add(extra.map_or(0, |f| f()))
+        })
+        .await
+        .unwrap_or(0)
     }
 
     /// Completes with the usage once a measurement finds the workspace over the quota; never

@@ -26,3 +26,28 @@ pub(crate) fn code(out: &Output) -> i32 {
         .code()
         .expect("subrun exits by itself, not by a signal")
 }
+
+/// Runs the docker CLI (an independent witness of what the engine holds).
+pub(crate) fn docker(args: &[&str]) -> String {
+    let out = Command::new("docker")
+        .args(args)
+        .output()
+        .expect("the docker CLI must be installed for the docker tests");
+    assert!(
+        out.status.success(),
+        "docker {args:?}: {}",
+        text(&out.stderr)
+    );
+    text(&out.stdout).trim().to_string()
+}
+
+/// The image the docker tests run (built by scripts/build-test-images.sh).
+pub(crate) const TEST_IMAGE: &str = "subrun-test/busybox:latest";
+
+/// Fails (never skips) when the test image is missing.
+pub(crate) fn require_test_image() {
+    assert!(
+        !docker(&["images", "-q", TEST_IMAGE]).is_empty(),
+        "the test image {TEST_IMAGE} is missing: run scripts/build-test-images.sh"
+    );
+}

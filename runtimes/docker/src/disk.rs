@@ -16,13 +16,11 @@
 //! process the host sees), and the container's processes from its cgroup's `cgroup.procs`.
 
 use std::collections::HashSet;
-use std::os::unix::fs::MetadataExt as _;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use rustix::fs::{Mode, OFlags};
-use subrun::quota::{DiskWatch, ENTRY_COST, workspace_usage};
+use subrun::quota::{DiskWatch, ENTRY_COST, unlinked_open_usage};
 
 /// The container paths that get a tmpfs of their own when `limits.disk` is set (the root
 /// filesystem is then read-only). `/dev/shm` is sized through `HostConfig.shm_size`.
@@ -66,20 +64,25 @@ struct ContainerView {
 /// docs.
 #[derive(Debug)]
 pub(crate) struct DiskMeter {
-    workspace: PathBuf,
+    /// Walks the workspace and adds what [`container_usage`] finds in the attached container.
     watch: DiskWatch,
-    view: Mutex<Option<ContainerView>>,
+    view: Arc<Mutex<Option<ContainerView>>>,
 }
 
 impl DiskMeter {
     /// A meter of `workspace` against `limit` bytes; [`attach`](Self::attach) adds the
     /// container once it runs.
     pub(crate) fn new(workspace: &Path, limit: u64) -> Self {
-        Self {
-            workspace: workspace.to_path_buf(),
-            watch: DiskWatch::new(workspace, limit),
-            view: Mutex::new(None),
-        }
+        let view: Arc<Mutex<Option<ContainerView>>> = Arc::default();
+        let seen = view.clone();
+        let watch = DiskWatch::new(workspace, limit).with_extra(move || {
+            let view = seen
+                .lock()
+                .unwrap_or_else(std::sync::PoisonError::into_inner)
+                .clone();
+            view.map_or(0, |v| container_usage(&v).saturating_sub(v.baseline))
+        });
+        Self { watch, view }
     }
 
     /// The quota in bytes.
@@ -120,42 +123,15 @@ impl DiskMeter {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(view);
     }
 
-    fn view(&self) -> Option<ContainerView> {
-        self.view
-            .lock()
-            .unwrap_or_else(std::sync::PoisonError::into_inner)
-            .clone()
-    }
-
     /// Measures now, on a blocking thread.
-    pub(crate) async fn measure(self: &Arc<Self>) -> u64 {
-        let me = self.clone();
-        tokio::task::spawn_blocking(move || me.measure_blocking())
-            .await
-            .unwrap_or(0)
-    }
-
-    fn measure_blocking(&self) -> u64 {
-        let workspace = workspace_usage(&self.workspace);
-        let container = self
-            .view()
-            .map_or(0, |v| container_usage(&v).saturating_sub(v.baseline));
-        workspace.saturating_add(container)
+    pub(crate) async fn measure(&self) -> u64 {
+        self.watch.measure().await
     }
 
     /// Completes with the usage once a measurement finds it over the quota; never completes
-    /// otherwise. Paced like [`DiskWatch::exceeded`].
-    pub(crate) async fn exceeded(self: &Arc<Self>) -> u64 {
-        loop {
-            let started = tokio::time::Instant::now();
-            let used = self.measure().await;
-            if used > self.limit() {
-                return used;
-            }
-            let cost = started.elapsed();
-            let gap: Duration = self.watch.gap_after(cost);
-            tokio::time::sleep(gap.saturating_sub(cost)).await;
-        }
+    /// otherwise ([`DiskWatch::exceeded`]).
+    pub(crate) async fn exceeded(&self) -> u64 {
+        self.watch.exceeded().await
     }
 }
 
@@ -188,43 +164,16 @@ fn container_usage(view: &ContainerView) -> u64 {
     total
 }
 
-/// Blocks of the regular files the processes in `procs` hold open (descriptors and mappings)
-/// although no name leads to them any more, each file once. Files on a charged tmpfs
-/// (`skip`, already counted) and memfds (memory, not disk) are left out.
+/// The unlinked open files of the processes listed in `procs` (see
+/// [`subrun::quota::unlinked_open_usage`]).
 fn unlinked_open(procs: &Path, skip: &HashSet<u64>) -> u64 {
     let Ok(list) = std::fs::read_to_string(procs) else {
         return 0;
     };
-    let mut seen = HashSet::new();
-    let mut total = 0u64;
-    for pid in list.lines().filter_map(|l| l.trim().parse::<u32>().ok()) {
-        for dir in ["fd", "map_files"] {
-            let dir = PathBuf::from(format!("/proc/{pid}/{dir}"));
-            let Ok(entries) = std::fs::read_dir(&dir) else {
-                continue;
-            };
-            for entry in entries.flatten() {
-                let Ok(target) = std::fs::read_link(entry.path()) else {
-                    continue;
-                };
-                let target = target.as_os_str().as_encoded_bytes();
-                if !target.ends_with(b" (deleted)") || target.starts_with(b"/memfd:") {
-                    continue;
-                }
-                // The magic link leads to the open file itself, whatever its name was.
-                let Ok(meta) = std::fs::metadata(entry.path()) else {
-                    continue;
-                };
-                if !meta.is_file() || skip.contains(&meta.dev()) {
-                    continue;
-                }
-                if seen.insert((meta.dev(), meta.ino())) {
-                    total = total.saturating_add(meta.blocks().saturating_mul(512));
-                }
-            }
-        }
-    }
-    total
+    unlinked_open_usage(
+        list.lines().filter_map(|l| l.trim().parse::<u32>().ok()),
+        skip,
+    )
 }
 
 /// The `cgroup.procs` of the cgroup host pid `init` runs in (cgroup v2, or v1's `pids` or

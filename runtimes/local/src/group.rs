@@ -134,3 +134,51 @@ impl Drop for GroupGuard {
         });
     }
 }
+
+/// The processes of process group `pgid` now (field 5 of `/proc/PID/stat`, read after the
+/// command name's last `)`, so no name can shift it). Processes that end while the table is
+/// read are left out.
+pub(crate) fn members(pgid: u32) -> Vec<u32> {
+    let Ok(entries) = std::fs::read_dir("/proc") else {
+        return Vec::new();
+    };
+    let mut found = Vec::new();
+    for entry in entries.flatten() {
+        let Some(pid) = entry
+            .file_name()
+            .to_str()
+            .and_then(|n| n.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
+            continue;
+        };
+        if group_of(&stat) == Some(pgid) {
+            found.push(pid);
+        }
+    }
+    found
+}
+
+/// The process group (field 5) of a `stat` line.
+fn group_of(stat: &[u8]) -> Option<u32> {
+    let close = stat.iter().rposition(|&b| b == b')')?;
+    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
+    // After the name: state, ppid, pgrp.
+    rest.split_ascii_whitespace().nth(2)?.parse().ok()
+}
+
+#[cfg(test)]
+mod member_tests {
+    use super::*;
+
+    #[test]
+    fn the_group_is_read_after_the_last_paren_of_the_name() {
+        assert_eq!(group_of(b"42 (a) b\n) c)) S 1 77 42 0 -1"), Some(77));
+        assert_eq!(group_of(b"42 (x"), None);
+        let me = std::process::id();
+        let group = rustix::process::getpgrp().as_raw_nonzero().get() as u32;
+        assert!(members(group).contains(&me));
+    }
+}

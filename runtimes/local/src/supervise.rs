@@ -132,7 +132,17 @@ pub(crate) async fn supervise(
     let deadline = tokio::time::sleep_until(far_instant(started_at, plan.deadline).into());
     let killed = plan.control.killed();
     let timer = tokio::time::sleep(Duration::ZERO);
-    let disk = plan.disk.clone();
+    // The group's files that were unlinked while open are on the disk too, where no walk of
+    // the workspace sees them.
+    let pgid = group.leader().as_raw_nonzero().get().unsigned_abs();
+    let disk = plan.disk.clone().map(|w| {
+        w.with_extra(move || {
+            subrun::quota::unlinked_open_usage(
+                crate::group::members(pgid),
+                &std::collections::HashSet::new(),
+            )
+        })
+    });
     let over_quota = async move {
         match &disk {
             Some(watch) => watch.exceeded().await,
