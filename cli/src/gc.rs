@@ -17,24 +17,24 @@ use crate::error::CliError;
 /// run cannot be removed (reported after the containers); [`CliError::Gc`] when the engine is
 /// unreachable or a container removal fails.
 pub(crate) async fn gc(session: Option<String>) -> Result<i32, CliError> {
+    let filter = session.as_deref().map_or_else(LeftoverFilter::all, |s| {
+        LeftoverFilter::session(SessionId::new(s))
+    });
+    // Containers first, so no command of a dead run still runs when its workspace's nosuid
+    // bind is released (an unreachable engine is reported after the directories).
+    let containers = match DockerRuntimeFactory::connect().await {
+        Ok(factory) => factory.remove_leftovers(&filter).await,
+        Err(e) => Err(e),
+    };
     // A dead owner's workspace may still be bound nosuid onto itself (docker as root):
-    // released first, or its directory could not be removed. Neither needs the engine.
+    // released before its directory is removed. Neither needs the engine.
     let _released = subrun_docker::release_stale_binds(&LeftoverFilter::all());
     let dirs = remove_dead_dirs().and(if session.is_none() {
         prune_module_cache()
     } else {
         Ok(())
     });
-    let factory = DockerRuntimeFactory::connect()
-        .await
-        .map_err(CliError::Gc)?;
-    let filter = session.map_or_else(LeftoverFilter::all, |s| {
-        LeftoverFilter::session(SessionId::new(s))
-    });
-    let removed = factory
-        .remove_leftovers(&filter)
-        .await
-        .map_err(CliError::Gc)?;
+    let removed = containers.map_err(CliError::Gc)?;
     println!("{}", summary(&removed));
     for c in &removed {
         println!("  {}", describe(c));
@@ -124,16 +124,18 @@ fn summary(removed: &[Leftover]) -> String {
     }
 }
 
-/// One container: id, session, runtime, image, state.
+/// One container: id, session, runtime, image, state (labels anyone with the engine's socket
+/// can set: escaped).
 fn describe(c: &Leftover) -> String {
-    let mut line = format!("{} session={}", short(&c.id), c.session);
+    let shown = |v: &str| subrun::terminal::escape(v).into_owned();
+    let mut line = format!("{} session={}", short(&c.id), shown(&c.session));
     for (key, value) in [
         ("runtime", &c.runtime),
         ("image", &c.image),
         ("state", &c.state),
     ] {
         if let Some(v) = value {
-            line.push_str(&format!(" {key}={v}"));
+            line.push_str(&format!(" {key}={}", shown(v)));
         }
     }
     line

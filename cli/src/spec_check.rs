@@ -22,7 +22,10 @@ pub(crate) fn check(registry: &Registry, args: &CheckArgs) -> i32 {
                 if printed > 0 {
                     println!("---");
                 }
-                println!("# {}", file.display());
+                println!(
+                    "# {}",
+                    subrun::terminal::escape(&file.display().to_string())
+                );
                 print!("{}", spec.to_yaml());
                 printed += 1;
             }
@@ -68,11 +71,13 @@ fn check_one(
     }
 }
 
-/// `FILE: KEY: MESSAGE` (or `FILE: MESSAGE` for the whole document).
+/// `FILE: KEY: MESSAGE` (or `FILE: MESSAGE` for the whole document), escaped: keys and
+/// messages quote what the file holds.
 fn issue_line(origin: &str, issue: &SpecIssue) -> String {
-    if issue.key.is_empty() {
+    let line = if issue.key.is_empty() {
         format!("{origin}: {}", issue.message)
     } else {
         format!("{origin}: {}: {}", issue.key, issue.message)
-    }
+    };
+    subrun::terminal::escape(&line).into_owned()
 }

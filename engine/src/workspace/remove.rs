@@ -13,7 +13,7 @@ use std::io;
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use cap_fs_ext::DirExt;
-use cap_std::fs::{Dir, Permissions, PermissionsExt};
+use cap_std::fs::{Dir, PermissionsExt};
 
 use super::error::{WorkspaceError, WsResult};
 
@@ -21,15 +21,30 @@ use super::error::{WorkspaceError, WsResult};
 const OPEN_LEVELS: usize = 16;
 
 /// Gives the owner read, write and search permission on the directory `name` in `parent`
-/// (so it can be listed, emptied and moved), never through a symlink.
+/// (so it can be listed, emptied and moved), never through a symlink and never on anything but
+/// that directory: it is opened `O_PATH|O_NOFOLLOW|O_DIRECTORY` and changed through that handle
+/// (`/proc/self/fd`), so a name swapped meanwhile for a symlink or a hard link to a file is
+/// refused, and setuid, setgid and sticky bits are dropped, not re-applied.
 fn open_up(parent: &Dir, name: &OsStr) -> io::Result<()> {
+    use rustix::fs::{Mode, OFlags};
+    use std::os::fd::{AsFd as _, AsRawFd as _};
     let meta = parent.symlink_metadata(name)?;
-    if meta.is_dir() {
-        let mode = meta.permissions().mode() & 0o7777;
-        if mode & 0o700 != 0o700 {
-            parent.set_permissions(name, Permissions::from_mode(mode | 0o700))?;
-        }
+    if !meta.is_dir() || meta.permissions().mode() & 0o700 == 0o700 {
+        return Ok(());
     }
+    let handle = match rustix::fs::openat(
+        parent.as_fd(),
+        name,
+        OFlags::PATH | OFlags::NOFOLLOW | OFlags::DIRECTORY | OFlags::CLOEXEC,
+        Mode::empty(),
+    ) {
+        Ok(fd) => fd,
+        // Gone or no longer a directory: the removal that follows reports what it finds.
+        Err(_) => return Ok(()),
+    };
+    let mode = rustix::fs::fstat(&handle)?.st_mode & 0o777;
+    let link = format!("/proc/self/fd/{}", handle.as_raw_fd());
+    rustix::fs::chmod(link.as_str(), Mode::from_raw_mode(mode | 0o700))?;
     Ok(())
 }
 
@@ -163,6 +178,7 @@ pub(crate) fn clear_dir(dir: &Dir) -> WsResult<()> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use cap_std::fs::Permissions;
 
     /// A chain of `depth` directories named `d` under `root`, with a file at the bottom.
     fn chain(root: &Dir, depth: usize) {

@@ -82,6 +82,27 @@ impl WorkspaceBind {
         }))
     }
 
+    /// Gives up this hold without releasing the bind, even when it is the last one: the
+    /// container may still run (kept after cleanup, or its removal failed), so the workspace
+    /// stays `nosuid,nodev` until `subrun gc` finds this process dead and releases the bind
+    /// from its record.
+    pub(crate) fn keep_for_gc(self) {
+        let mut live = LIVE
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        let last = live.get_mut(&self.path).is_some_and(|(holds, _)| {
+            *holds -= 1;
+            *holds == 0
+        });
+        if last && let Some((_, mounted)) = live.remove(&self.path) {
+            tracing::info!(workspace = %self.path.display(), "keeping the workspace's nosuid bind while the container may run; subrun gc releases it");
+            std::mem::forget(mounted);
+        }
+        drop(live);
+        // The hold was given up above; the destructor must not give it up twice.
+        std::mem::forget(self);
+    }
+
     #[cfg(test)]
     fn record(&self) -> Option<PathBuf> {
         let live = LIVE

@@ -206,7 +206,13 @@ impl DockerRuntime {
         };
         self.shared.end_lease(keep);
         if let Some(bind) = self.take_bind() {
-            let _ = tokio::task::spawn_blocking(move || drop(bind)).await;
+            if keep || removed.is_err() {
+                // Its commands may still run: releasing the bind now would let one plant a
+                // setuid file on a path that is no longer nosuid.
+                bind.keep_for_gc();
+            } else {
+                let _ = tokio::task::spawn_blocking(move || drop(bind)).await;
+            }
         }
         removed
     }
