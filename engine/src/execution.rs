@@ -50,6 +50,11 @@ impl ExecutionControl {
         self.token.is_cancelled()
     }
 
+    /// The token behind the switch (the driver derives each execution's stop from it).
+    pub(crate) fn token(&self) -> &CancellationToken {
+        &self.token
+    }
+
     /// Completes when the execution is asked to stop (for `tokio::select!` in supervisors).
     pub async fn killed(&self) {
         self.token.cancelled().await;

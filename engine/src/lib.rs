@@ -44,14 +44,12 @@ pub mod quota;
 mod registry;
 mod request;
 mod result;
-mod runtime;
+pub mod runtime;
 mod session;
-pub mod setup;
 mod snapshot;
 pub mod spec;
 pub mod tempdirs;
 pub mod terminal;
-mod tracker;
 mod workspace;
 
 pub use assets::{AssetConfig, AssetGroup, ResolvedAsset};
@@ -70,7 +68,6 @@ pub use runtime::{
 pub use session::*;
 pub use snapshot::*;
 pub use spec::{Compression, EnvironmentSpec, Limits, ResolvedSpec, SpecError};
-pub use tracker::{ActiveExecution, ExecutionTracker, OwnedActiveExecution};
 pub use workspace::*;
 
 /// Re-exported so runtime crates implement the traits with the same macro version.

@@ -32,6 +32,7 @@ pub const fn cases_of(f: Fixture) -> &'static [&'static str] {
         Fixture::ExitCode => &[
             "exit_codes",
             "failing_setup_fails_spawn_with_its_output",
+            "setup_leaves_the_runtime_pending",
             "poll_reports_the_last_outcome",
             "soak::soak_*",
         ],
@@ -68,10 +69,15 @@ pub const fn cases_of(f: Fixture) -> &'static [&'static str] {
             "spin_sleep_and_blocked_stdin_time_out",
             "exhaustion::exhaustion_ends_on_time_on_*",
         ],
-        Fixture::SlowWriter => &["timeout_keeps_partial_output", "stream_is_live"],
+        Fixture::SlowWriter => &[
+            "timeout_keeps_partial_output",
+            "stream_is_live",
+            "call_timeout_beats_the_spec_timeout",
+        ],
         Fixture::Spin => &[
             "spin_sleep_and_blocked_stdin_time_out",
             "kill_from_another_task",
+            "kill_returns_once_the_command_stopped",
             "exhaustion::exhaustion_ends_on_time_on_*",
             "soak::soak_*",
         ],
@@ -79,6 +85,10 @@ pub const fn cases_of(f: Fixture) -> &'static [&'static str] {
             "deep_recursion_crashes_the_guest_not_the_host",
             "exhaustion::exhaustion_ends_on_time_on_*",
         ],
-        Fixture::WriteBytes => &["output_is_exact_bytes", "stream_order_and_no_lost_bytes"],
+        Fixture::WriteBytes => &[
+            "output_is_exact_bytes",
+            "stream_order_and_no_lost_bytes",
+            "setup_leaves_the_runtime_pending",
+        ],
     }
 }

@@ -85,11 +85,6 @@ impl DiskMeter {
         Self { watch, view }
     }
 
-    /// The quota in bytes.
-    pub(crate) fn limit(&self) -> u64 {
-        self.watch.limit()
-    }
-
     /// Charges the container whose init runs as host pid `init` (after every start).
     pub(crate) fn attach(&self, init: u32) {
         let procs = cgroup_procs(init);
@@ -123,15 +118,9 @@ impl DiskMeter {
             .unwrap_or_else(std::sync::PoisonError::into_inner) = Some(view);
     }
 
-    /// Measures now, on a blocking thread.
-    pub(crate) async fn measure(&self) -> u64 {
-        self.watch.measure().await
-    }
-
-    /// Completes with the usage once a measurement finds it over the quota; never completes
-    /// otherwise ([`DiskWatch::exceeded`]).
-    pub(crate) async fn exceeded(&self) -> u64 {
-        self.watch.exceeded().await
+    /// The watch the driver runs while a command runs (and once it ended).
+    pub(crate) fn watch(&self) -> DiskWatch {
+        self.watch.clone()
     }
 }
 

@@ -3,7 +3,8 @@
 //! ```text
 //!  create exec (sh -c WRAPPER cmd) ─▶ start, attached ─▶ supervisor: select! over
 //!      output frames ─▶ StreamCapture (stdout, stderr) ─▶ events
-//!      deadline / kill() / output cap ─▶ second exec: sweep the command's session
+//!      the driver's stop (deadline, kill(), output cap, disk) ─▶ second exec: sweep the
+//!      command's session
 //!  output ends ─▶ inspect exec ─▶ exit code ─▶ Outcome
 //! ```
 //!
@@ -12,21 +13,19 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bollard::container::LogOutput;
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use subrun::output::{StreamCapture, StreamKind};
-use subrun::{
-    EventSender, ExecutionControl, ExecutionId, Outcome, RuntimeError, RuntimeResult, Stdin, Usage,
-};
+use subrun::runtime::{Ended, Io};
+use subrun::{RuntimeError, Stdin};
 use tokio::io::AsyncWriteExt;
 use tokio::sync::OwnedRwLockReadGuard;
 use tokio_util::task::AbortOnDropHandle;
 
 use crate::error::DockerError;
-use crate::outcome::{EndReason, from_exit_code};
+use crate::outcome::from_exit_code;
 use crate::scripts;
 use crate::shared::{Attached, Shared};
 
@@ -38,11 +37,10 @@ const DRAIN_AFTER_KILL: Duration = Duration::from_secs(5);
 const DRAIN_AFTER_SWEEP: Duration = Duration::from_millis(500);
 
 /// A command ready to start.
-pub(crate) struct Plan {
-    pub(crate) command: String,
-    pub(crate) env: BTreeMap<String, String>,
-    pub(crate) stdin: Stdin,
-    pub(crate) timeout: Duration,
+pub(crate) struct Plan<'a> {
+    pub(crate) command: &'a str,
+    pub(crate) env: &'a BTreeMap<String, String>,
+    pub(crate) stdin: bool,
     /// Leave processes the command leaves behind running (setup commands start services).
     pub(crate) keep_leftovers: bool,
 }
@@ -56,19 +54,18 @@ pub(crate) struct Started {
 
 /// Starts `plan`'s command (the wrapper around `sh -c`) and returns the attached exec. The
 /// caller counts itself live (`Shared::live_guard`) first.
-pub(crate) async fn start(shared: &Shared, plan: &Plan) -> Result<Started, RuntimeError> {
+pub(crate) async fn start(shared: &Shared, plan: &Plan<'_>) -> Result<Started, RuntimeError> {
     let gate = shared.gate.clone().read_owned().await;
     let cmd = vec![
         "/bin/sh".to_string(),
         "-c".into(),
         scripts::WRAPPER.into(),
         "subrun".into(),
-        plan.command.clone(),
+        plan.command.to_string(),
         if plan.keep_leftovers { "keep" } else { "end" }.into(),
     ];
     let env = plan.env.iter().map(|(k, v)| format!("{k}={v}")).collect();
-    let stdin = !matches!(plan.stdin, Stdin::Closed);
-    let attached = shared.start_exec(cmd, env, stdin).await?;
+    let attached = shared.start_exec(cmd, env, plan.stdin).await?;
     Ok(Started { attached, gate })
 }
 
@@ -144,24 +141,38 @@ impl PidLine {
     }
 }
 
+/// Ends the command's session if its supervisor is dropped before the command ended (a
+/// cancelled `execute`), so nothing keeps running in the container unwatched.
+struct EndOnDrop {
+    shared: Arc<Shared>,
+    sid: Option<u32>,
+}
+
+impl Drop for EndOnDrop {
+    fn drop(&mut self) {
+        if let Some(sid) = self.sid.take()
+            && let Ok(handle) = tokio::runtime::Handle::try_current()
+        {
+            let shared = self.shared.clone();
+            handle.spawn(async move {
+                if let Err(e) = shared.end_session(sid).await {
+                    tracing::warn!(error = %e, "cannot end an abandoned command");
+                }
+            });
+        }
+    }
+}
+
 /// Supervises a started command until it ends; see the module docs.
 ///
 /// # Errors
 /// The output stream broke, or the exit code could not be read.
-#[expect(
-    clippy::too_many_arguments,
-    reason = "one call site; a struct would only rename them"
-)]
 pub(crate) async fn supervise(
     shared: Arc<Shared>,
-    execution_id: ExecutionId,
-    control: ExecutionControl,
     started: Started,
     stdin: Stdin,
-    timeout: Duration,
-    sink: Option<EventSender>,
-    t0: Instant,
-) -> Result<RuntimeResult, RuntimeError> {
+    io: Io,
+) -> Result<Ended, RuntimeError> {
     let Started {
         attached: Attached {
             exec,
@@ -170,32 +181,30 @@ pub(crate) async fn supervise(
         },
         gate,
     } = started;
+    let Io {
+        stdout: out,
+        stderr: err,
+        stop,
+        ..
+    } = io;
     let mut gate = Some(gate);
     let _stdin_task = feed_stdin(stdin, input);
-    let cap = shared.limits().output.bytes();
-    let mut out = StreamCapture::new(StreamKind::Stdout, cap, sink.clone());
-    let mut err = StreamCapture::new(StreamKind::Stderr, cap, sink);
     let mut pid = PidLine::default();
-    let mut reason: Option<EndReason> = None;
+    let mut abandoned = EndOnDrop {
+        shared: shared.clone(),
+        sid: None,
+    };
     let mut killer: Option<tokio::task::JoinHandle<Result<(), RuntimeError>>> = None;
     let mut swept: Option<Result<(), RuntimeError>> = None;
     let mut give_up_at: Option<tokio::time::Instant> = None;
-    let deadline = tokio::time::Instant::from_std(t0) + timeout;
     let mut broken: Option<bollard::errors::Error> = None;
-    let disk = shared.disk.clone();
-    let over_quota = async move {
-        match &disk {
-            Some(watch) => watch.exceeded().await,
-            None => std::future::pending().await,
-        }
-    };
-    tokio::pin!(over_quota);
 
     loop {
-        if pid.done || reason.is_some() {
+        abandoned.sid = pid.pid;
+        if pid.done || stop.is_requested() {
             gate = None;
         }
-        if reason.is_some() && killer.is_none() {
+        if stop.is_requested() && killer.is_none() {
             if let Some(sid) = pid.pid {
                 let shared = shared.clone();
                 killer = Some(tokio::spawn(async move { shared.end_session(sid).await }));
@@ -209,32 +218,18 @@ pub(crate) async fn supervise(
             frame = output.next() => match frame {
                 None => break,
                 Some(Ok(LogOutput::StdOut { message } | LogOutput::Console { message })) => {
-                    let rest = pid.feed(message);
-                    if out.push(&rest).hit_cap && reason.is_none() {
-                        reason = Some(EndReason::OutputCap);
-                    }
+                    out.write(&pid.feed(message));
                 }
                 Some(Ok(LogOutput::StdErr { message })) => {
-                    if err.push(&message).hit_cap && reason.is_none() {
-                        reason = Some(EndReason::OutputCap);
-                    }
+                    err.write(&message);
                 }
                 Some(Ok(LogOutput::StdIn { .. })) => {}
                 Some(Err(e)) => {
                     broken = Some(e);
-                    reason.get_or_insert(EndReason::Killed);
                     break;
                 }
             },
-            () = tokio::time::sleep_until(deadline), if reason.is_none() => {
-                reason = Some(EndReason::TimedOut);
-            }
-            () = control.killed(), if reason.is_none() => {
-                reason = Some(EndReason::Killed);
-            }
-            _ = &mut over_quota, if reason.is_none() => {
-                reason = Some(EndReason::Disk);
-            }
+            () = stop.requested(), if killer.is_none() && give_up_at.is_none() => {}
             done = join_opt(&mut killer), if swept.is_none() && killer.is_some() => {
                 swept = Some(done.unwrap_or_else(|e| {
                     Err(RuntimeError::backend("end a command", e))
@@ -248,7 +243,8 @@ pub(crate) async fn supervise(
             }
         }
     }
-    let elapsed = t0.elapsed();
+    // Past here the command has ended (or is being ended by the sweep awaited below).
+    abandoned.sid = None;
     drop(gate);
     // A broken stream leaves the command running: end it before reporting.
     if broken.is_some()
@@ -274,51 +270,14 @@ pub(crate) async fn supervise(
     }
     if !pid.done && !pid.buf.is_empty() {
         // The output ended before a complete first line: it was not a pid after all.
-        let rest = pid.give_up();
-        out.push(&rest);
+        out.write(&pid.give_up());
     }
-    if reason.is_none()
-        && let Some(watch) = &shared.disk
-        && watch.measure().await > watch.limit()
-    {
-        // Over the quota at the end, though no measurement caught it while it ran.
-        reason = Some(EndReason::Disk);
+    if stop.is_requested() {
+        return Ok(Ended::stopped());
     }
-    let outcome = match reason {
-        Some(r) => r.outcome(),
-        None => {
-            let code = shared.exit_code(&exec).await?;
-            let oom = code == 137 && shared.oom_killed_since_last_check().await;
-            from_exit_code(code, oom)
-        }
-    };
-    let out = out.finish();
-    let err = err.finish();
-    let usage = Usage {
-        wall_time: elapsed,
-        cpu_time: None,
-        fuel_consumed: None,
-        peak_memory: None,
-        peak_disk: None,
-        stdout_bytes: out.total,
-        stderr_bytes: err.total,
-        deadline: Some(timeout),
-        deadline_factor: None,
-    };
-    Ok(RuntimeResult {
-        execution_id,
-        exit_code: outcome.default_exit_code(),
-        timed_out: outcome == Outcome::TimedOut,
-        outcome,
-        stdout: out.bytes,
-        stderr: err.bytes,
-        stdout_truncated: out.truncated,
-        stderr_truncated: err.truncated,
-        setup_stdout: Bytes::new(),
-        setup_stderr: Bytes::new(),
-        elapsed,
-        usage,
-    })
+    let code = shared.exit_code(&exec).await?;
+    let oom = code == 137 && shared.oom_killed_since_last_check().await;
+    Ok(Ended::with(from_exit_code(code, oom)))
 }
 
 /// Awaits the kill task (the caller guards on it being set and not yet joined).

@@ -3,9 +3,10 @@
 use std::sync::{Arc, Mutex};
 
 use bollard::Docker;
+use subrun::runtime::DriverConfig;
 use subrun::{
-    Capabilities, EnvironmentSpec, ExecutionTracker, ResolvedAsset, RuntimeError, RuntimeFactory,
-    RuntimeKind, SpawnContext, SpecError, SubmissionRuntime, async_trait,
+    Capabilities, EnvironmentSpec, ResolvedAsset, RuntimeError, RuntimeFactory, RuntimeKind,
+    SpawnContext, SpecError, SubmissionRuntime, async_trait,
 };
 
 use crate::bind::WorkspaceBind;
@@ -16,7 +17,7 @@ use crate::error::{DockerError, is_not_found, is_unreachable};
 use crate::gc::{Leftover, LeftoverFilter};
 use crate::mounts::plan_mounts;
 use crate::ownership::container_user;
-use crate::runtime::DockerRuntime;
+use crate::runtime::{DockerBackend, DockerRuntime};
 use crate::shared::Shared;
 
 /// The name specs select this runtime with (`type: docker`).
@@ -206,9 +207,6 @@ impl DockerRuntimeFactory {
             runtime_id: ctx.runtime_id.clone(),
             config,
             user,
-            spec: ctx.spec.clone(),
-            base_env: ctx.env.clone(),
-            tracker: Arc::new(ExecutionTracker::new(ctx.runtime_id.clone())),
             protected_sessions: Mutex::new(Vec::new()),
             disk: ctx
                 .spec
@@ -223,8 +221,11 @@ impl DockerRuntimeFactory {
         });
         // From here on the runtime owns the container and the bind: dropping it (an error
         // below, or a cancelled spawn) removes the container, then releases the bind.
-        let runtime = DockerRuntime::new(shared, bind);
-        let shared = runtime.shared();
+        let runtime = DockerRuntime::new(
+            DriverConfig::new(ctx, self.kind(), capabilities()),
+            DockerBackend::new(shared, bind),
+        );
+        let shared = runtime.backend().shared();
         shared
             .attach_lease()
             .await
@@ -275,16 +276,14 @@ impl DockerRuntimeFactory {
     ) -> Result<Arc<dyn SubmissionRuntime>, RuntimeError> {
         let runtime = self.create_and_start(&ctx).await?;
         if !ctx.setup_commands.is_empty() {
-            let setup =
-                subrun::setup::run_setup(&ctx.setup_commands, |cmd| runtime.run_untracked(cmd))
-                    .await;
+            let setup = runtime.run_setup(&ctx.setup_commands).await;
             let protect = match &setup {
-                Ok(_) => runtime.shared().protect_current_sessions().await,
+                Ok(()) => runtime.backend().shared().protect_current_sessions().await,
                 Err(_) => Ok(()),
             };
             match (setup, protect) {
-                (Ok((out, err)), Ok(())) => runtime.shared().tracker.set_setup_output(out, err),
-                (Err(e), _) | (Ok(_), Err(e)) => {
+                (Ok(()), Ok(())) => {}
+                (Err(e), _) | (Ok(()), Err(e)) => {
                     if let Err(c) = runtime.cleanup().await {
                         tracing::warn!(error = %c, "cannot remove the container after a failed setup");
                     }

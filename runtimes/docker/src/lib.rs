@@ -49,7 +49,7 @@ pub use error::DockerError;
 pub use factory::{DockerRuntimeFactory, KIND, capabilities, release_stale_binds};
 pub use gc::{Leftover, LeftoverFilter};
 pub use ownership::UNPRIVILEGED;
-pub use runtime::DockerRuntime;
+pub use runtime::{DockerBackend, DockerRunning, DockerRuntime};
 
 /// The image the tests use, built by `scripts/build-test-images.sh` from Debian's
 /// `busybox-static` (a busybox root filesystem with a `subrun` user, uid 1000).

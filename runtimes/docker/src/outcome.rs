@@ -7,35 +7,6 @@
 
 use subrun::{Outcome, Resource};
 
-/// Why the supervisor ended a command itself.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub(crate) enum EndReason {
-    /// The deadline passed.
-    TimedOut,
-    /// `kill()` (or a dropped handle, or cleanup).
-    Killed,
-    /// An output stream reached its cap.
-    OutputCap,
-    /// The workspace went over `limits.disk`.
-    Disk,
-}
-
-impl EndReason {
-    /// The outcome it reads as.
-    pub(crate) fn outcome(self) -> Outcome {
-        match self {
-            EndReason::TimedOut => Outcome::TimedOut,
-            EndReason::Killed => Outcome::Killed,
-            EndReason::OutputCap => Outcome::ResourceExceeded {
-                resource: Resource::Output,
-            },
-            EndReason::Disk => Outcome::ResourceExceeded {
-                resource: Resource::Disk,
-            },
-        }
-    }
-}
-
 /// The outcome of a command that ended by itself with `code`; `oom` when the container's
 /// OOM killer fired during it.
 pub(crate) fn from_exit_code(code: i64, oom: bool) -> Outcome {

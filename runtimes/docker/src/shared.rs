@@ -1,7 +1,6 @@
 //! State shared by a runtime and its running executions, and the engine calls they share:
 //! starting an exec, running a helper script, inspecting an exit code, ending a session.
 
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -13,7 +12,7 @@ use bollard::query_parameters::{
 };
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use subrun::{ExecutionTracker, Limits, ResolvedSpec, RuntimeError, RuntimeId};
+use subrun::{RuntimeError, RuntimeId};
 use tokio::sync::watch;
 
 use crate::config::{DockerConfig, UserId};
@@ -37,9 +36,6 @@ pub(crate) struct Shared {
     pub(crate) runtime_id: RuntimeId,
     pub(crate) config: DockerConfig,
     pub(crate) user: Option<UserId>,
-    pub(crate) spec: Arc<ResolvedSpec>,
-    pub(crate) base_env: BTreeMap<String, String>,
-    pub(crate) tracker: Arc<ExecutionTracker>,
     /// Sessions started by setup commands that a sweep spares (services meant to outlive a
     /// command).
     pub(crate) protected_sessions: Mutex<Vec<String>>,
@@ -75,11 +71,6 @@ impl Drop for LiveGuard {
 }
 
 impl Shared {
-    /// The spec's limits.
-    pub(crate) fn limits(&self) -> &Limits {
-        &self.spec.spec.limits
-    }
-
     /// Counts a supervisor as running until the guard drops.
     pub(crate) fn live_guard(self: &Arc<Self>) -> LiveGuard {
         self.live.send_modify(|n| *n += 1);

@@ -8,7 +8,6 @@ use subrun::{
 };
 
 use crate::config::LocalConfig;
-use crate::runtime::LocalRuntime;
 
 /// Creates `local` runtimes. Register it under [`LocalRuntimeFactory::KIND`]:
 ///
@@ -63,8 +62,9 @@ impl RuntimeFactory for LocalRuntimeFactory {
         asset.host_path.display().to_string()
     }
 
-    /// See [`LocalRuntime::spawn`].
+    /// Refuses mounts and ports, checks the shell and the workspace, then runs the setup
+    /// commands once, in order (their output is attached to the first result).
     async fn spawn(&self, ctx: SpawnContext) -> Result<Arc<dyn SubmissionRuntime>, RuntimeError> {
-        Ok(Arc::new(LocalRuntime::spawn(ctx).await?))
+        Ok(Arc::new(crate::runtime::spawn(ctx).await?))
     }
 }

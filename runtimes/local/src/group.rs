@@ -8,7 +8,6 @@
 
 use std::collections::HashMap;
 use std::sync::Arc;
-use std::time::Duration;
 
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, kill_process_group};
@@ -45,31 +44,13 @@ impl Groups {
         }
     }
 
-    /// The executions currently in the table.
-    pub(crate) fn ids(&self) -> Vec<ExecutionId> {
-        self.table.borrow().keys().cloned().collect()
-    }
-
-    /// Sends SIGKILL to every group still signallable (of `only`, or all when `None`). Sync,
-    /// for `terminate` and `Drop`.
-    pub(crate) fn kill_now(&self, only: Option<&[ExecutionId]>) {
+    /// Sends SIGKILL to every group still signallable. Sync, for forced stops, `terminate`
+    /// and `Drop`.
+    pub(crate) fn kill_now(&self) {
         let table = self.table.borrow();
-        for (id, leader) in table.iter() {
-            if only.is_some_and(|ids| !ids.contains(id)) {
-                continue;
-            }
-            if let Some(leader) = leader {
-                signal_group(*leader, Signal::KILL);
-            }
+        for leader in table.values().flatten() {
+            signal_group(*leader, Signal::KILL);
         }
-    }
-
-    /// Waits until none of `ids` is in the table, at most `bound`. True when they all left.
-    pub(crate) async fn wait_gone(&self, ids: &[ExecutionId], bound: Duration) -> bool {
-        let mut rx = self.table.subscribe();
-        let gone = rx.wait_for(|t| ids.iter().all(|id| !t.contains_key(id)));
-        // `wait_for` only fails when the sender is dropped, and `self` holds it.
-        matches!(tokio::time::timeout(bound, gone).await, Ok(Ok(_)))
     }
 }
 

@@ -39,4 +39,4 @@ mod supervise;
 
 pub use config::LocalConfig;
 pub use factory::LocalRuntimeFactory;
-pub use runtime::LocalRuntime;
+pub use runtime::{LocalBackend, LocalRunning, LocalRuntime};

@@ -5,7 +5,6 @@ use std::os::unix::process::CommandExt as _;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::Arc;
-use std::time::Instant;
 
 use rustix::process::Pid;
 use subrun::{ExecutionId, RuntimeError};
@@ -40,7 +39,6 @@ pub(crate) struct Started {
     pub(crate) stdin: Option<ChildStdin>,
     pub(crate) stdout: ChildStdout,
     pub(crate) stderr: ChildStderr,
-    pub(crate) started_at: Instant,
 }
 
 impl Launch<'_> {
@@ -73,7 +71,6 @@ impl Launch<'_> {
             cmd.env("PATH", DEFAULT_PATH);
         }
         self.limits.apply_to(&mut cmd);
-        let started_at = Instant::now();
         let mut child = cmd.spawn().map_err(|e| {
             RuntimeError::backend(
                 format!(
@@ -120,7 +117,6 @@ impl Launch<'_> {
             stdin,
             stdout: ChildStdout::from_std(stdout).map_err(pipe)?,
             stderr: ChildStderr::from_std(stderr).map_err(pipe)?,
-            started_at,
         })
     }
 }

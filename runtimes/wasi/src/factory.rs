@@ -3,16 +3,15 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
-use subrun::setup::run_setup;
+use subrun::runtime::DriverConfig;
 use subrun::{
-    Capabilities, EnvironmentSpec, ExecRequest, ExecutionTracker, Mount, ResolvedAsset,
-    RuntimeError, RuntimeFactory, RuntimeKind, SpawnContext, SpecError, SubmissionRuntime,
-    async_trait, spec::SpecIssue,
+    Capabilities, EnvironmentSpec, Mount, ResolvedAsset, RuntimeError, RuntimeFactory, RuntimeKind,
+    SpawnContext, SpecError, SubmissionRuntime, async_trait, spec::SpecIssue,
 };
 
 use crate::config::WasiConfig;
 use crate::engine::{Variant, WasiEngine, WasiEngineConfig};
-use crate::runtime::{Inner, WasiRuntime};
+use crate::runtime::{Inner, WasiBackend, WasiRuntime};
 use crate::view::{GuestView, normalize_guest_path};
 
 /// Spawns `wasi` runtimes. All runtimes of one factory share its [`WasiEngine`] (compiled
@@ -256,7 +255,7 @@ impl RuntimeFactory for WasiRuntimeFactory {
         } else {
             Variant::Plain
         };
-        let runtime = WasiRuntime::new(Inner {
+        let backend = WasiBackend::new(Inner {
             id: ctx.runtime_id.clone(),
             engine: self.engine.clone(),
             variant,
@@ -264,16 +263,14 @@ impl RuntimeFactory for WasiRuntimeFactory {
             spec_base: spec.base_dir.clone(),
             config,
             view,
-            env: ctx.env.clone(),
-            tracker: Arc::new(ExecutionTracker::new(ctx.runtime_id.clone())),
             cache_dir,
         });
+        let runtime = WasiRuntime::new(
+            DriverConfig::new(&ctx, self.kind(), crate::runtime::capabilities()),
+            backend,
+        );
         tracing::debug!(runtime = %ctx.runtime_id, session = %ctx.session_id, "spawned wasi runtime");
-        let (out, err) = run_setup(&ctx.setup_commands, |command| {
-            runtime.run_one(ExecRequest::new(command), true)
-        })
-        .await?;
-        runtime.set_setup_output(out, err);
+        runtime.run_setup(&ctx.setup_commands).await?;
         Ok(Arc::new(runtime))
     }
 }

@@ -37,7 +37,7 @@ pub use cache::{CacheStats, PruneSummary, prune as prune_cache};
 pub use config::{EntryKind, ProgramConfig, WasiConfig};
 pub use engine::{WasiEngine, WasiEngineConfig, default_cache_dir};
 pub use factory::WasiRuntimeFactory;
-pub use runtime::WasiRuntime;
+pub use runtime::{WasiBackend, WasiRunning, WasiRuntime};
 
 impl WasiEngine {
     /// Counters of the compiled-module cache.

@@ -1,14 +1,12 @@
-//! One execution: prepare (resolve, compile, build the WASI context and store), then run under
-//! the supervisor (deadline, kill, output cap), then classify how it ended.
+//! One execution: start (resolve, compile, build the WASI context and store, take a slot),
+//! then run the guest until it returns or the driver's stop interrupts it, then classify how
+//! it ended. The deadline, kill and output cap are the driver's (`subrun::runtime`).
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use subrun::output::{StreamCapture, StreamKind};
-use subrun::{
-    EventSender, ExecRequest, ExecutionControl, ExecutionId, Outcome, Resource, RuntimeError,
-    RuntimeResult, Stdin, TrapKind, Usage,
-};
+use subrun::runtime::{Ended, Io, Job, Stop};
+use subrun::{Outcome, Resource, RuntimeError, Stdin, TrapKind, Usage};
+use tokio::sync::OwnedSemaphorePermit;
 use wasmtime::{Store, Trap, UpdateDeadline};
 use wasmtime_wasi::cli::AsyncStdinStream;
 use wasmtime_wasi::p2::pipe::MemoryInputPipe;
@@ -16,9 +14,10 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder, WasiView as _};
 
 use crate::cache::{Compiled, LoadError};
 use crate::config::EntryKind;
+use crate::engine::WasiEngine;
 use crate::runtime::Inner;
 use crate::sink::OutputSink;
-use crate::store::{Limiter, StopSignal, StoreState};
+use crate::store::{Limiter, StoreState};
 use crate::view::Resolved;
 
 /// Handles a guest holds besides the files it opens and its preopens: the three stdio streams.
@@ -34,74 +33,63 @@ enum Entry {
     Reactor { initialize: bool },
 }
 
-/// An execution ready to run (or a command that resolved to nothing).
-pub(crate) struct Prepared {
-    id: ExecutionId,
-    started: Instant,
-    stdout: OutputSink,
-    stderr: OutputSink,
-    stop: Arc<StopSignal>,
-    timeout: Duration,
-    work: Work,
+/// A started execution: a guest ready to run, or one that ended before it started (not
+/// found, stopped while compiling).
+pub(crate) enum Prepared {
+    Done(Ended),
+    Ready(Box<Ready>),
 }
 
-enum Work {
-    /// Nothing to run: the command was not found (exit 127), or it was killed before start.
-    Nothing,
-    Ready {
-        store: Box<Store<StoreState>>,
-        compiled: Arc<Compiled>,
-        entry: Entry,
-        factor: f64,
-        fuel: Option<u64>,
-    },
+pub(crate) struct Ready {
+    store: Store<StoreState>,
+    compiled: Arc<Compiled>,
+    entry: Entry,
+    factor: f64,
+    fuel: Option<u64>,
+    stop: Stop,
+    engine: Arc<WasiEngine>,
+    /// One of the engine's concurrent-execution slots, held until the guest ends.
+    _slot: OwnedSemaphorePermit,
 }
 
 impl Inner {
-    /// Everything that can fail with an engine error happens here, before the command starts:
-    /// splitting, resolving, compiling, linking, checking the entry point, building the context.
-    pub(crate) async fn prepare(
-        &self,
-        request: ExecRequest,
-        id: ExecutionId,
-        control: &ExecutionControl,
-        sink: Option<EventSender>,
-    ) -> Result<Prepared, RuntimeError> {
-        let started = Instant::now();
-        let words = subrun::command::split_command(&request.command).map_err(|source| {
+    /// Everything that can fail with an engine error happens here, before the guest starts:
+    /// splitting, resolving, compiling, linking, checking the entry point, building the
+    /// context. Compilation (seconds for a large interpreter, once) is not part of the
+    /// command's time: the driver starts the deadline when this returns.
+    pub(crate) async fn prepare(&self, job: Job) -> Result<Prepared, RuntimeError> {
+        let Job {
+            command,
+            env: job_env,
+            stdin,
+            io:
+                Io {
+                    stdout,
+                    stderr,
+                    stop,
+                    ..
+                },
+            ..
+        } = job;
+        let words = subrun::command::split_command(&command).map_err(|source| {
             RuntimeError::InvalidCommand {
-                command: request.command.clone(),
+                command: command.clone(),
                 source,
             }
         })?;
-        let cap = self.limits.output.bytes();
-        let stop = Arc::new(StopSignal::default());
-        let stdout = OutputSink::new(
-            StreamCapture::new(StreamKind::Stdout, cap, sink.clone()),
-            stop.clone(),
-        );
-        let stderr = OutputSink::new(
-            StreamCapture::new(StreamKind::Stderr, cap, sink),
-            stop.clone(),
-        );
-        let timeout = request.timeout.unwrap_or(self.limits.timeout);
-        let not_found = |message: &str, stdout: OutputSink, stderr: OutputSink, stop| {
-            stderr.write_host_message(message.as_bytes());
-            Prepared {
-                id: id.clone(),
-                started,
-                stdout,
-                stderr,
-                stop,
-                timeout,
-                work: Work::Nothing,
-            }
+        let stdout = OutputSink(stdout);
+        let stderr = OutputSink(stderr);
+        let not_found = |message: &str| {
+            stderr.0.write(message.as_bytes());
+            Prepared::Done(Ended::with(Outcome::Exited {
+                code: subrun::exit_code::NOT_FOUND,
+            }))
         };
         let inv = match self
             .view
             .resolve_command(&words, &self.config, &self.spec_base)?
         {
-            Resolved::NotFound(message) => return Ok(not_found(&message, stdout, stderr, stop)),
+            Resolved::NotFound(message) => return Ok(not_found(&message)),
             Resolved::Run(inv) => inv,
         };
         let load = self.engine.cache.get(
@@ -112,40 +100,33 @@ impl Inner {
         );
         let compiled = tokio::select! {
             r = load => r,
-            () = control.killed() => {
-                // Killed while compiling: the compilation finishes in the background and is cached.
-                return Ok(not_found("", stdout, stderr, stop));
+            () = stop.requested() => {
+                // Stopped while compiling: the compilation finishes in the background and is cached.
+                return Ok(Prepared::Done(Ended::stopped()));
             }
         };
         let compiled = match compiled {
             Ok(c) => c,
             Err(LoadError::NotFound(path)) => {
-                return Ok(not_found(
-                    &format!("subrun: {path}: No such file or directory\n"),
-                    stdout,
-                    stderr,
-                    stop,
-                ));
+                return Ok(not_found(&format!(
+                    "subrun: {path}: No such file or directory\n"
+                )));
             }
             Err(e) => return Err(RuntimeError::backend("load the module", e)),
         };
         let entry = choose_entry(inv.entry, &compiled, &inv.source.display())?;
-        // Compilation (seconds for a large interpreter, once) is not part of the command's time.
-        let started = Instant::now();
 
         let mut b = WasiCtxBuilder::new();
         b.args(&inv.argv);
-        let mut env = self.env.clone();
+        // The program's own variables fill in what neither the runtime nor the call sets.
+        let mut env = job_env;
         for (k, v) in inv.program_env {
             env.entry(k).or_insert(v);
-        }
-        for (k, v) in &request.env {
-            env.insert(k.clone(), v.clone());
         }
         for (k, v) in &env {
             b.env(k, v);
         }
-        match request.stdin {
+        match stdin {
             Stdin::Closed => {}
             Stdin::Bytes(bytes) => {
                 b.stdin(MemoryInputPipe::new(bytes));
@@ -214,9 +195,6 @@ impl Inner {
             StoreState {
                 wasi,
                 limiter,
-                control: control.clone(),
-                // Set for real when the guest starts.
-                deadline: Instant::now() + timeout,
                 stop: stop.clone(),
                 open_limit,
                 disk: self.limits.disk.map(|d| {
@@ -240,29 +218,32 @@ impl Inner {
             if let Some(q) = &mut s.disk
                 && !q.tick(|| crate::store::unlinked_usage(&mut s.wasi))
             {
-                s.stop.raise(Resource::Disk);
+                s.stop
+                    .request(subrun::runtime::StopReason::Exceeded(Resource::Disk));
             }
-            if s.control.is_killed() || s.stop.get().is_some() || Instant::now() >= s.deadline {
+            if s.stop.is_requested() {
                 Ok(UpdateDeadline::Interrupt)
             } else {
                 Ok(UpdateDeadline::Yield(1))
             }
         });
-        Ok(Prepared {
-            id,
-            started,
-            stdout,
-            stderr,
+        // A slot is taken before the deadline starts: an execution queued behind others does
+        // not spend its time waiting.
+        let slot = tokio::select! {
+            slot = self.engine.slots.clone().acquire_owned() => slot
+                .map_err(|e| RuntimeError::backend("take an execution slot", e))?,
+            () = stop.requested() => return Ok(Prepared::Done(Ended::stopped())),
+        };
+        Ok(Prepared::Ready(Box::new(Ready {
+            store,
+            compiled,
+            entry,
+            factor: inv.deadline_factor,
+            fuel,
             stop,
-            timeout,
-            work: Work::Ready {
-                store: Box::new(store),
-                compiled,
-                entry,
-                factor: inv.deadline_factor,
-                fuel,
-            },
-        })
+            engine: self.engine.clone(),
+            _slot: slot,
+        })))
     }
 }
 
@@ -291,186 +272,124 @@ fn choose_entry(kind: EntryKind, c: &Compiled, display: &str) -> Result<Entry, R
     }
 }
 
-/// How the supervisor saw the end.
-enum End {
-    Returned(wasmtime::Result<i32>),
-    Killed,
-    TimedOut,
-}
-
 impl Prepared {
+    /// The deadline factor of the program that runs.
+    pub(crate) fn factor(&self) -> f64 {
+        match self {
+            Prepared::Done(_) => 1.0,
+            Prepared::Ready(r) => r.factor,
+        }
+    }
+
     /// Runs the guest to its end. Infallible: every way a guest can end is an outcome.
-    pub(crate) async fn run(
-        self,
-        inner: &Inner,
-        control: &ExecutionControl,
-        setup: (bytes::Bytes, bytes::Bytes),
-    ) -> RuntimeResult {
-        let Prepared {
-            id,
-            started,
-            stdout,
-            stderr,
+    pub(crate) async fn run(self) -> Ended {
+        let r = match self {
+            Prepared::Done(ended) => return ended,
+            Prepared::Ready(r) => *r,
+        };
+        let Ready {
+            mut store,
+            compiled,
+            entry,
+            fuel,
             stop,
-            timeout,
-            work,
-        } = self;
-        let mut usage = Usage::default();
-        let (outcome, guest_code) = match work {
-            Work::Nothing if control.is_killed() => (Outcome::Killed, None),
-            Work::Nothing => (
-                Outcome::Exited {
-                    code: subrun::exit_code::NOT_FOUND,
-                },
-                None,
-            ),
-            Work::Ready {
-                mut store,
-                compiled,
-                entry,
-                factor,
-                fuel,
-            } => {
-                let deadline_len = timeout.mul_f64(factor);
-                usage.deadline = Some(deadline_len);
-                usage.deadline_factor = (factor != 1.0).then_some(factor);
-                let _permit = inner.engine.slots.clone().acquire_owned().await;
-                let _running = inner.engine.running();
-                let deadline = Instant::now() + deadline_len;
-                store.data_mut().deadline = deadline;
-                let end = {
-                    let store = &mut *store;
-                    let call = async {
-                        let instance = compiled.pre.instantiate_async(&mut *store).await?;
-                        match entry {
-                            Entry::Command => {
-                                let f = instance.get_typed_func::<(), ()>(&mut *store, "_start")?;
-                                f.call_async(&mut *store, ()).await.map(|()| 0)
-                            }
-                            Entry::Reactor { initialize } => {
-                                if initialize {
-                                    let init = instance
-                                        .get_typed_func::<(), ()>(&mut *store, "_initialize")?;
-                                    init.call_async(&mut *store, ()).await?;
-                                }
-                                let run = instance.get_typed_func::<(), i32>(&mut *store, "run")?;
-                                run.call_async(&mut *store, ()).await
-                            }
+            engine,
+            ..
+        } = r;
+        let _running = engine.running();
+        let end = {
+            let store = &mut store;
+            let call = async {
+                let instance = compiled.pre.instantiate_async(&mut *store).await?;
+                match entry {
+                    Entry::Command => {
+                        let f = instance.get_typed_func::<(), ()>(&mut *store, "_start")?;
+                        f.call_async(&mut *store, ()).await.map(|()| 0)
+                    }
+                    Entry::Reactor { initialize } => {
+                        if initialize {
+                            let init =
+                                instance.get_typed_func::<(), ()>(&mut *store, "_initialize")?;
+                            init.call_async(&mut *store, ()).await?;
                         }
-                    };
-                    tokio::select! {
-                        biased;
-                        r = call => End::Returned(r),
-                        () = control.killed() => End::Killed,
-                        () = tokio::time::sleep_until(deadline.into()) => End::TimedOut,
+                        let run = instance.get_typed_func::<(), i32>(&mut *store, "run")?;
+                        run.call_async(&mut *store, ()).await
                     }
-                };
-                if let Some(f) = fuel {
-                    usage.fuel_consumed = Some(f.saturating_sub(store.get_fuel().unwrap_or(0)));
                 }
-                let over_quota = {
-                    let s = store.data_mut();
-                    match &mut s.disk {
-                        Some(q) => !q.finish(crate::store::unlinked_usage(&mut s.wasi)),
-                        None => false,
-                    }
-                };
-                let state = store.data();
-                usage.peak_memory = Some(state.limiter.peak_memory as u64);
-                usage.peak_disk = state.disk.as_ref().map(|q| q.peak);
-                let classified = match end {
-                    End::Killed => (Outcome::Killed, None),
-                    End::TimedOut => (Outcome::TimedOut, None),
-                    // Over the quota at the end, though no measurement caught it while running.
-                    End::Returned(Ok(_)) if over_quota => (
-                        Outcome::ResourceExceeded {
-                            resource: Resource::Disk,
-                        },
-                        None,
-                    ),
-                    End::Returned(Ok(code)) => (Outcome::Exited { code }, Some(code)),
-                    End::Returned(Err(e)) => classify(&e, state, deadline),
-                };
-                drop(store);
-                classified
+            };
+            tokio::select! {
+                biased;
+                r = call => Some(r),
+                // Blocked in a host call (sleep, stdin): drop the call.
+                () = stop.requested() => None,
             }
         };
-        let out = stdout.finish();
-        let err = stderr.finish();
-        let elapsed = started.elapsed();
-        usage.wall_time = elapsed;
-        usage.stdout_bytes = out.total;
-        usage.stderr_bytes = err.total;
-        let _ = stop;
-        RuntimeResult {
-            execution_id: id,
-            exit_code: guest_code.unwrap_or_else(|| outcome.default_exit_code()),
-            timed_out: outcome == Outcome::TimedOut,
+        let mut usage = Usage::default();
+        if let Some(f) = fuel {
+            usage.fuel_consumed = Some(f.saturating_sub(store.get_fuel().unwrap_or(0)));
+        }
+        {
+            let s = store.data_mut();
+            if let Some(q) = &mut s.disk
+                && !q.finish(crate::store::unlinked_usage(&mut s.wasi))
+            {
+                // Over the quota at the end, though no measurement caught it while running.
+                stop.request(subrun::runtime::StopReason::Exceeded(Resource::Disk));
+            }
+        }
+        let state = store.data();
+        usage.peak_memory = Some(state.limiter.peak_memory as u64);
+        usage.peak_disk = state.disk.as_ref().map(|q| q.peak);
+        let (outcome, exit_code) = match end {
+            None => (None, None),
+            Some(Ok(code)) => (Some(Outcome::Exited { code }), Some(code)),
+            Some(Err(e)) => classify(&e, state),
+        };
+        Ended {
             outcome,
-            stdout: out.bytes,
-            stderr: err.bytes,
-            stdout_truncated: out.truncated,
-            stderr_truncated: err.truncated,
-            setup_stdout: setup.0,
-            setup_stderr: setup.1,
-            elapsed,
+            exit_code,
             usage,
+            ended_at: None,
         }
     }
 }
 
 /// Maps a guest error to an outcome and, when the guest chose its exit status, that status.
-fn classify(e: &wasmtime::Error, state: &StoreState, deadline: Instant) -> (Outcome, Option<i32>) {
+/// `None` when the guest was interrupted by a requested stop (the driver knows why).
+fn classify(e: &wasmtime::Error, state: &StoreState) -> (Option<Outcome>, Option<i32>) {
     if let Some(exit) = e.downcast_ref::<I32Exit>() {
         let code = exit.0;
         if code != 0 && state.limiter.memory_denied {
-            return (
-                Outcome::ResourceExceeded {
-                    resource: Resource::Memory,
-                },
-                Some(code),
-            );
+            let memory = Outcome::ResourceExceeded {
+                resource: Resource::Memory,
+            };
+            return (Some(memory), Some(code));
         }
-        return (Outcome::Exited { code }, Some(code));
+        return (Some(Outcome::Exited { code }), Some(code));
     }
-    if let Some(resource) = state.stop.get() {
-        return (Outcome::ResourceExceeded { resource }, None);
+    if state.stop.is_requested() {
+        return (None, None);
     }
     let trap = e.downcast_ref::<Trap>().copied();
-    match trap {
-        Some(Trap::Interrupt) => {
-            if state.control.is_killed() {
-                (Outcome::Killed, None)
-            } else if Instant::now() >= deadline {
-                (Outcome::TimedOut, None)
-            } else {
-                (Outcome::Killed, None)
-            }
-        }
-        Some(Trap::OutOfFuel) => (
-            Outcome::ResourceExceeded {
-                resource: Resource::Fuel,
-            },
-            None,
-        ),
-        _ if state.limiter.memory_denied => (
-            Outcome::ResourceExceeded {
-                resource: Resource::Memory,
-            },
-            None,
-        ),
-        Some(t) => (Outcome::Trapped { trap: trap_kind(t) }, None),
+    let outcome = match trap {
+        // Only a requested stop interrupts a guest.
+        Some(Trap::Interrupt) => Outcome::Killed,
+        Some(Trap::OutOfFuel) => Outcome::ResourceExceeded {
+            resource: Resource::Fuel,
+        },
+        _ if state.limiter.memory_denied => Outcome::ResourceExceeded {
+            resource: Resource::Memory,
+        },
+        Some(t) => Outcome::Trapped { trap: trap_kind(t) },
         None => {
             let msg = format!("{e:#}");
             tracing::debug!(error = %msg, "guest ended with a non-trap error");
-            (
-                Outcome::Trapped {
-                    trap: TrapKind::Other(msg),
-                },
-                None,
-            )
+            Outcome::Trapped {
+                trap: TrapKind::Other(msg),
+            }
         }
-    }
+    };
+    (Some(outcome), None)
 }
 
 fn trap_kind(t: Trap) -> TrapKind {

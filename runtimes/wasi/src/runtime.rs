@@ -1,18 +1,16 @@
 //! The spawned WASI runtime.
 
-use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use subrun::{
-    Capabilities, ExecRequest, Execution, ExecutionTracker, Limits, Outcome, RuntimeError,
-    RuntimeEvent, RuntimeId, RuntimeKind, RuntimeResult, RuntimeState, SubmissionRuntime,
-    async_trait,
-};
-use tracing::Instrument as _;
+use std::time::Duration;
+
+use subrun::runtime::{Backend, DrivenRuntime, Ended, Job, Running};
+use subrun::{Capabilities, Limits, RuntimeError, RuntimeId, async_trait};
 
 use crate::config::WasiConfig;
 use crate::engine::{Variant, WasiEngine};
+use crate::run::Prepared;
 use crate::view::GuestView;
 
 /// State shared by a runtime and its running executions.
@@ -23,20 +21,26 @@ pub(crate) struct Inner {
     pub(crate) config: WasiConfig,
     pub(crate) limits: Limits,
     pub(crate) view: GuestView,
-    pub(crate) env: BTreeMap<String, String>,
-    pub(crate) tracker: Arc<ExecutionTracker>,
     pub(crate) cache_dir: Option<PathBuf>,
     pub(crate) spec_base: PathBuf,
 }
 
-/// A spawned `wasi` runtime: runs WebAssembly submissions in-process; see the crate docs.
-pub struct WasiRuntime {
+/// How long a guest may take to end after a stop: it is interrupted at the next epoch tick,
+/// or its blocking host call is dropped at once; this bounds a host call that cannot be.
+const STOP_BOUND: Duration = Duration::from_secs(2);
+
+/// The `wasi` backend of the execution driver: runs WebAssembly submissions in-process; see
+/// the crate docs.
+pub struct WasiBackend {
     inner: Arc<Inner>,
 }
 
-impl std::fmt::Debug for WasiRuntime {
+/// A spawned `wasi` runtime.
+pub type WasiRuntime = DrivenRuntime<WasiBackend>;
+
+impl std::fmt::Debug for WasiBackend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("WasiRuntime")
+        f.debug_struct("WasiBackend")
             .field("id", &self.inner.id)
             .finish_non_exhaustive()
     }
@@ -51,117 +55,37 @@ pub(crate) fn capabilities() -> Capabilities {
     c
 }
 
-impl WasiRuntime {
+impl WasiBackend {
     pub(crate) fn new(inner: Inner) -> Self {
         Self {
             inner: Arc::new(inner),
         }
     }
+}
 
-    pub(crate) fn set_setup_output(&self, stdout: bytes::Bytes, stderr: bytes::Bytes) {
-        self.inner.tracker.set_setup_output(stdout, stderr);
+/// A started `wasi` execution: the guest's store, ready to run (or already ended).
+pub struct WasiRunning(Prepared);
+
+#[async_trait]
+impl Backend for WasiBackend {
+    type Running = WasiRunning;
+
+    async fn start(&self, job: Job) -> Result<WasiRunning, RuntimeError> {
+        self.inner.prepare(job).await.map(WasiRunning)
     }
 
-    /// Runs one command to completion; `setup` marks setup commands (their output is not
-    /// attached to a later result).
-    pub(crate) async fn run_one(
-        &self,
-        request: ExecRequest,
-        setup: bool,
-    ) -> Result<RuntimeResult, RuntimeError> {
-        let inner = &self.inner;
-        let active = inner.tracker.begin()?;
-        let span =
-            tracing::debug_span!("execute", runtime = %inner.id, execution_id = %active.id());
-        async {
-            let prepared = inner
-                .prepare(request, active.id().clone(), active.control(), None)
-                .await?;
-            let setup_out = if setup {
-                Default::default()
-            } else {
-                inner.tracker.take_setup_output()
-            };
-            let result = prepared.run(inner, active.control(), setup_out).await;
-            active.finish(&result.outcome);
-            Ok(result)
-        }
-        .instrument(span)
-        .await
+    fn stop_bound(&self) -> Duration {
+        STOP_BOUND
     }
 }
 
 #[async_trait]
-impl SubmissionRuntime for WasiRuntime {
-    fn id(&self) -> &RuntimeId {
-        &self.inner.id
+impl Running for WasiRunning {
+    fn deadline_factor(&self) -> f64 {
+        self.0.factor()
     }
 
-    fn kind(&self) -> RuntimeKind {
-        RuntimeKind::new("wasi")
-    }
-
-    fn capabilities(&self) -> Capabilities {
-        capabilities()
-    }
-
-    async fn execute(&self, request: ExecRequest) -> Result<RuntimeResult, RuntimeError> {
-        self.run_one(request, false).await
-    }
-
-    async fn stream(&self, request: ExecRequest) -> Result<Execution, RuntimeError> {
-        let inner = self.inner.clone();
-        let active = inner.tracker.begin_owned()?;
-        let (execution, tx) = Execution::channel(active.id().clone(), active.control().clone());
-        let prepared = inner
-            .prepare(
-                request,
-                active.id().clone(),
-                active.control(),
-                Some(tx.clone()),
-            )
-            .await?;
-        let span = tracing::debug_span!("stream", runtime = %inner.id, execution_id = %active.id());
-        tokio::spawn(
-            async move {
-                let setup = inner.tracker.take_setup_output();
-                let result = prepared.run(&inner, active.control(), setup).await;
-                active.finish(&result.outcome);
-                let _ = tx.send(RuntimeEvent::Finished(Box::new(result)));
-            }
-            .instrument(span),
-        );
-        Ok(execution)
-    }
-
-    fn poll(&self) -> Result<Option<Outcome>, RuntimeError> {
-        self.inner.tracker.poll()
-    }
-
-    fn state(&self) -> RuntimeState {
-        self.inner.tracker.state()
-    }
-
-    async fn kill(&self) -> Result<(), RuntimeError> {
-        self.inner.tracker.kill_all();
-        Ok(())
-    }
-
-    async fn cleanup(&self) -> Result<(), RuntimeError> {
-        if self.inner.tracker.mark_cleaned_up() {
-            tracing::debug!(runtime = %self.inner.id, "cleaned up");
-        }
-        Ok(())
-    }
-
-    fn terminate(&self) {
-        self.inner.tracker.mark_cleaned_up();
-    }
-}
-
-impl Drop for WasiRuntime {
-    fn drop(&mut self) {
-        // Running executions hold `Inner`; stop them so nothing outlives the runtime handle.
-        self.inner.tracker.kill_all();
+    async fn wait(self) -> Result<Ended, RuntimeError> {
+        Ok(self.0.run().await)
     }
 }

@@ -1,42 +1,11 @@
-//! Per-execution store data: the WASI context, the recording limiter and the stop signals the
-//! epoch callback checks.
+//! Per-execution store data: the WASI context, the recording limiter and the execution's stop,
+//! which the epoch callback checks.
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicU8, Ordering};
-use std::time::Instant;
-
-use subrun::{ExecutionControl, Resource};
+use subrun::Resource;
+use subrun::runtime::{Stop, StopReason};
 use wasmtime::{AsContextMut as _, Caller, Extern, Linker, ResourceLimiter};
 use wasmtime_wasi::p1::WasiP1Ctx;
 use wasmtime_wasi::{I32Exit, WasiView as _};
-
-/// Why the host asked a guest to stop, besides kill and deadline (shared with output sinks).
-#[derive(Debug, Default)]
-pub(crate) struct StopSignal(AtomicU8);
-
-impl StopSignal {
-    const NONE: u8 = 0;
-    const OUTPUT: u8 = 1;
-    const DISK: u8 = 2;
-
-    pub(crate) fn raise(&self, resource: Resource) {
-        let v = match resource {
-            Resource::Disk => Self::DISK,
-            _ => Self::OUTPUT,
-        };
-        let _ = self
-            .0
-            .compare_exchange(Self::NONE, v, Ordering::AcqRel, Ordering::Acquire);
-    }
-
-    pub(crate) fn get(&self) -> Option<Resource> {
-        match self.0.load(Ordering::Acquire) {
-            Self::OUTPUT => Some(Resource::Output),
-            Self::DISK => Some(Resource::Disk),
-            _ => None,
-        }
-    }
-}
 
 /// A `ResourceLimiter` that enforces the memory and table limits and records what it denied
 /// and the peak linear memory, so a denial can be reported as `ResourceExceeded { memory }`
@@ -96,9 +65,8 @@ impl ResourceLimiter for Limiter {
 pub(crate) struct StoreState {
     pub(crate) wasi: WasiP1Ctx,
     pub(crate) limiter: Limiter,
-    pub(crate) control: ExecutionControl,
-    pub(crate) deadline: Instant,
-    pub(crate) stop: Arc<StopSignal>,
+    /// Requested by the driver (kill, deadline, output cap) or by the disk quota.
+    pub(crate) stop: Stop,
     /// Handles (files, preopens, stdio) at which `path_open` fails with `EMFILE`.
     pub(crate) open_limit: Option<usize>,
     /// The workspace size quota, when `limits.disk` is set.
@@ -149,7 +117,7 @@ fn charge_disk(
     if let Some(q) = &mut state.disk
         && !q.charge(bytes, measure_now, || unlinked_usage(&mut state.wasi))
     {
-        state.stop.raise(Resource::Disk);
+        state.stop.request(StopReason::Exceeded(Resource::Disk));
         return Err(wasmtime::Error::msg("disk quota exceeded"));
     }
     Ok(())

@@ -4,12 +4,14 @@
 //! runtime kind, next to the case.
 
 mod basics;
+mod driver;
 mod limits;
 mod setup;
 mod streaming;
 mod workspace;
 
 pub use basics::*;
+pub use driver::*;
 pub use limits::*;
 pub use setup::*;
 pub use streaming::*;
@@ -28,6 +30,9 @@ macro_rules! for_each_case {
         $m!(missing_command_exits_127);
         $m!(setup_runs_once_in_order_and_apart);
         $m!(failing_setup_fails_spawn_with_its_output);
+        $m!(setup_leaves_the_runtime_pending);
+        $m!(kill_returns_once_the_command_stopped);
+        $m!(call_timeout_beats_the_spec_timeout);
         $m!(timeout_keeps_partial_output);
         $m!(timeout_ends_the_whole_process_tree);
         $m!(spin_sleep_and_blocked_stdin_time_out);

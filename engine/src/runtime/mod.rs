@@ -13,6 +13,12 @@
 //! Every method is callable through `Arc<dyn SubmissionRuntime>` from any task; `kill` works
 //! from another task while `execute` is awaited.
 
+mod driver;
+
+pub use driver::{
+    Backend, DrivenRuntime, DriverConfig, Ended, Io, Job, Output, Running, Stop, StopReason,
+};
+
 use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
