@@ -40,7 +40,7 @@ mod tests {
     fn without_guests_it_is_bare_wasi() {
         let spec = default_spec(None, Path::new("/")).unwrap();
         assert_eq!(spec.kind.as_str(), "wasi");
-        assert_eq!(spec.limits, subrun::Limits::default());
+        assert_eq!(spec.limits, subrun::spec::Limits::default());
         assert_eq!(spec.backend["programs"], json!({}));
         assert!(spec.environment.env.is_empty());
         assert!(!spec.environment.include_os_env);

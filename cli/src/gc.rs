@@ -2,8 +2,8 @@
 //! directories (workspaces, static roots; see `subrun::tempdirs`) and, by label, their
 //! containers.
 
-use subrun::SessionId;
-use subrun_docker::{DockerRuntimeFactory, Leftover, LeftoverFilter};
+use subrun::ids::SessionId;
+use subrun_docker::{DockerRuntimeFactory, LeftoverContainer, LeftoverFilter};
 
 use crate::error::CliError;
 
@@ -109,7 +109,7 @@ fn short(id: &str) -> &str {
 }
 
 /// `nothing to remove` or `removed N containers: id, id`.
-fn summary(removed: &[Leftover]) -> String {
+fn summary(removed: &[LeftoverContainer]) -> String {
     match removed.len() {
         0 => "nothing to remove".to_string(),
         n => format!(
@@ -126,7 +126,7 @@ fn summary(removed: &[Leftover]) -> String {
 
 /// One container: id, session, runtime, image, state (labels anyone with the engine's socket
 /// can set: escaped).
-fn describe(c: &Leftover) -> String {
+fn describe(c: &LeftoverContainer) -> String {
     let shown = |v: &str| subrun::terminal::escape(v).into_owned();
     let mut line = format!("{} session={}", short(&c.id), shown(&c.session));
     for (key, value) in [

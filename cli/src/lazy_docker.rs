@@ -4,10 +4,9 @@
 
 use std::sync::Arc;
 
-use subrun::{
-    Capabilities, EnvironmentSpec, ResolvedAsset, RuntimeError, RuntimeFactory, RuntimeKind,
-    SpawnContext, SpecError, SubmissionRuntime, async_trait,
-};
+use subrun::ids::RuntimeKind;
+use subrun::runtime::{ResolvedAsset, RuntimeFactory, SpawnContext, async_trait};
+use subrun::{Capabilities, EnvironmentSpec, RuntimeError, SpecError, SubmissionRuntime};
 use subrun_docker::{DockerConfig, DockerRuntimeFactory};
 use tokio::sync::OnceCell;
 

@@ -24,7 +24,7 @@ pub(crate) fn build() -> Result<Registry, CliError> {
     let wasi = WasiRuntimeFactory::new(wasi).map_err(CliError::WasiEngine)?;
     let mut registry = Registry::new();
     for factory in [
-        Arc::new(LocalRuntimeFactory::new()) as Arc<dyn subrun::RuntimeFactory>,
+        Arc::new(LocalRuntimeFactory::new()) as Arc<dyn subrun::runtime::RuntimeFactory>,
         Arc::new(wasi),
         Arc::new(LazyDockerFactory::new()),
     ] {

@@ -90,7 +90,7 @@ pub fn diff_snapshots(old: &Snapshot, new: &Snapshot) -> WorkspaceDiff {
 }
 
 /// Compares two listings sorted by path (as [`Snapshot::entries`] are).
-pub fn diff_entries(old: &[SnapshotEntry], new: &[SnapshotEntry]) -> WorkspaceDiff {
+pub(crate) fn diff_entries(old: &[SnapshotEntry], new: &[SnapshotEntry]) -> WorkspaceDiff {
     let mut diff = WorkspaceDiff::default();
     let (mut i, mut j) = (0, 0);
     loop {

@@ -24,7 +24,7 @@ pub fn base_env(
 }
 
 /// `base` overlaid with `call` (call-level variables win).
-pub fn with_call_env(
+pub(crate) fn with_call_env(
     base: &BTreeMap<String, String>,
     call: &BTreeMap<String, String>,
 ) -> BTreeMap<String, String> {

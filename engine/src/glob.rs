@@ -6,7 +6,7 @@ use globset::{Glob, GlobBuilder, GlobSet, GlobSetBuilder};
 ///
 /// # Errors
 /// A message saying what is wrong.
-pub fn check_pattern(pattern: &str) -> Result<(), String> {
+pub(crate) fn check_pattern(pattern: &str) -> Result<(), String> {
     compile(pattern).map(|_| ())
 }
 
@@ -33,7 +33,7 @@ fn compile(pattern: &str) -> Result<Glob, String> {
 
 /// A compiled set of workspace globs.
 #[derive(Clone, Debug)]
-pub struct WorkspaceGlobs {
+pub(crate) struct WorkspaceGlobs {
     set: GlobSet,
     empty: bool,
 }
@@ -43,7 +43,7 @@ impl WorkspaceGlobs {
     ///
     /// # Errors
     /// The first invalid pattern, with what is wrong.
-    pub fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self, String> {
+    pub(crate) fn new<S: AsRef<str>>(patterns: &[S]) -> Result<Self, String> {
         let mut b = GlobSetBuilder::new();
         for p in patterns {
             b.add(compile(p.as_ref())?);
@@ -56,12 +56,12 @@ impl WorkspaceGlobs {
     }
 
     /// True when no pattern was given.
-    pub fn is_empty(&self) -> bool {
+    pub(crate) fn is_empty(&self) -> bool {
         self.empty
     }
 
     /// True when the relative, `/`-separated `path` matches one of the patterns.
-    pub fn is_match(&self, path: &str) -> bool {
+    pub(crate) fn is_match(&self, path: &str) -> bool {
         self.set.is_match(path)
     }
 }

@@ -32,13 +32,13 @@
 pub mod assets;
 pub mod command;
 mod diff;
-pub mod env;
+pub(crate) mod env;
 mod error;
 mod execution;
-pub mod glob;
-mod ids;
-mod input;
-pub mod output;
+mod glob;
+pub mod ids;
+pub mod input;
+mod output;
 pub mod placeholder;
 pub mod quota;
 mod registry;
@@ -46,29 +46,19 @@ mod request;
 mod result;
 pub mod runtime;
 mod session;
-mod snapshot;
+pub mod snapshot;
 pub mod spec;
 pub mod tempdirs;
 pub mod terminal;
-mod workspace;
+pub mod workspace;
 
-pub use assets::{AssetConfig, AssetGroup, ResolvedAsset};
-pub use diff::*;
-pub use error::{BoxError, Error, RegistryError, RuntimeError};
-pub use execution::{EventSender, Execution, ExecutionControl, RuntimeEvent};
-pub use ids::{ExecutionId, RuntimeId, RuntimeKind, SessionId};
-pub use input::*;
+pub use error::{Error, RegistryError, RuntimeError};
+pub use execution::{Execution, ExecutionControl, RuntimeEvent};
+pub use input::InputFile;
 pub use registry::Registry;
 pub use request::{ExecRequest, Stdin};
 pub use result::{Outcome, Resource, RuntimeResult, TrapKind, Usage, exit_code};
-pub use runtime::{
-    Capabilities, Mode, Mount, PortBinding, RuntimeFactory, RuntimeState, SpawnContext,
-    SubmissionRuntime,
-};
-pub use session::*;
-pub use snapshot::*;
-pub use spec::{Compression, EnvironmentSpec, Limits, ResolvedSpec, SpecError};
-pub use workspace::*;
-
-/// Re-exported so runtime crates implement the traits with the same macro version.
-pub use async_trait::async_trait;
+pub use runtime::{Capabilities, Mode, Mount, PortBinding, RuntimeState, SubmissionRuntime};
+pub use session::{Checkpoint, Session, SessionBuilder, SpawnOptions};
+pub use spec::{EnvironmentSpec, SpecError};
+pub use workspace::FileContent;

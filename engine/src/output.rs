@@ -12,7 +12,7 @@ use crate::execution::RuntimeEvent;
 
 /// Which output stream.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
-pub enum StreamKind {
+pub(crate) enum StreamKind {
     /// Standard output.
     Stdout,
     /// Standard error.
@@ -21,16 +21,16 @@ pub enum StreamKind {
 
 /// What happened to a pushed chunk.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct Pushed {
+pub(crate) struct Pushed {
     /// Bytes of the chunk kept (and forwarded).
-    pub kept: usize,
+    pub(crate) kept: usize,
     /// True when this push reached or crossed the cap: the stream is now truncated.
-    pub hit_cap: bool,
+    pub(crate) hit_cap: bool,
 }
 
 /// One stream's capture; see the module docs.
 #[derive(Debug)]
-pub struct StreamCapture {
+pub(crate) struct StreamCapture {
     kind: StreamKind,
     cap: usize,
     chunks: Vec<Bytes>,
@@ -42,18 +42,22 @@ pub struct StreamCapture {
 
 /// A finished capture.
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Captured {
+pub(crate) struct Captured {
     /// The bytes kept, at most the cap.
-    pub bytes: Bytes,
+    pub(crate) bytes: Bytes,
     /// Every byte the command wrote, kept or not.
-    pub total: u64,
+    pub(crate) total: u64,
     /// True when bytes beyond the cap were dropped.
-    pub truncated: bool,
+    pub(crate) truncated: bool,
 }
 
 impl StreamCapture {
     /// A capture of `kind` keeping at most `cap` bytes, forwarding chunks to `sink` when set.
-    pub fn new(kind: StreamKind, cap: u64, sink: Option<UnboundedSender<RuntimeEvent>>) -> Self {
+    pub(crate) fn new(
+        kind: StreamKind,
+        cap: u64,
+        sink: Option<UnboundedSender<RuntimeEvent>>,
+    ) -> Self {
         Self {
             kind,
             cap: usize::try_from(cap).unwrap_or(usize::MAX),
@@ -66,7 +70,7 @@ impl StreamCapture {
     }
 
     /// Pushes a chunk the command wrote.
-    pub fn push(&mut self, data: &[u8]) -> Pushed {
+    pub(crate) fn push(&mut self, data: &[u8]) -> Pushed {
         self.total += data.len() as u64;
         if data.is_empty() {
             return Pushed {
@@ -99,18 +103,8 @@ impl StreamCapture {
         }
     }
 
-    /// True once bytes were dropped at the cap.
-    pub fn is_truncated(&self) -> bool {
-        self.truncated
-    }
-
-    /// Bytes written so far, kept or not.
-    pub fn total(&self) -> u64 {
-        self.total
-    }
-
     /// Ends the capture, joining the kept chunks (without copying when there is one).
-    pub fn finish(self) -> Captured {
+    pub(crate) fn finish(self) -> Captured {
         let bytes = match self.chunks.len() {
             0 => Bytes::new(),
             1 => self.chunks.into_iter().next().unwrap_or_default(),

@@ -183,7 +183,7 @@ fn parse_start_time(stat: &[u8]) -> Option<u64> {
 
 /// A private parent left behind by a process that no longer runs.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Leftover {
+pub struct StaleDir {
     /// The parent removed (or that could not be).
     pub path: PathBuf,
     /// The process that created it.
@@ -201,7 +201,7 @@ pub struct Leftover {
 ///
 /// # Errors
 /// `root` cannot be listed.
-pub fn remove_dead(root: Option<&Path>) -> io::Result<Vec<(Leftover, io::Result<()>)>> {
+pub fn remove_dead(root: Option<&Path>) -> io::Result<Vec<(StaleDir, io::Result<()>)>> {
     let root = root.map_or_else(std::env::temp_dir, Path::to_path_buf);
     let me = rustix::process::geteuid().as_raw();
     let mut out = Vec::new();
@@ -224,7 +224,7 @@ pub fn remove_dead(root: Option<&Path>) -> io::Result<Vec<(Leftover, io::Result<
         tracing::debug!(path = %path.display(), pid = owner.pid, "removing a dead owner's directory");
         let result = remove_private(&path);
         out.push((
-            Leftover {
+            StaleDir {
                 path,
                 pid: owner.pid,
             },

@@ -4,9 +4,10 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use subrun::runtime::RuntimeFactory;
 use subrun::{
-    Capabilities, EnvironmentSpec, ExecRequest, Registry, RuntimeFactory, Session, SessionBuilder,
-    SpawnOptions, SubmissionRuntime,
+    Capabilities, EnvironmentSpec, ExecRequest, Registry, Session, SessionBuilder, SpawnOptions,
+    SubmissionRuntime,
 };
 use tokio::sync::OnceCell;
 

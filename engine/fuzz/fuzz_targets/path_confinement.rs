@@ -19,7 +19,7 @@ use std::sync::OnceLock;
 mod scratch;
 
 use libfuzzer_sys::fuzz_target;
-use subrun::Workspace;
+use subrun::workspace::Workspace;
 use subrun::assets::normalize_relative;
 
 const SECRET: &str = "fuzz-secret-6b1f0c: never read me";

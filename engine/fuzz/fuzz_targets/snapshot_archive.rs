@@ -13,7 +13,8 @@ mod scratch;
 
 use libfuzzer_sys::fuzz_target;
 use subrun::spec::SnapshotConfig;
-use subrun::{Snapshot, Workspace};
+use subrun::snapshot::Snapshot;
+use subrun::workspace::Workspace;
 
 struct Sandbox {
     _outer: tempfile::TempDir,
@@ -72,7 +73,7 @@ fuzz_target!(|data: &[u8]| {
         "restore wrote outside"
     );
     let config = SnapshotConfig {
-        compression: subrun::Compression::None,
+        compression: subrun::spec::Compression::None,
         ..SnapshotConfig::default()
     };
     let again = Snapshot::capture(&sb.ws, &config).expect("capture the restored workspace");

@@ -15,6 +15,13 @@
 
 mod driver;
 
+pub use crate::assets::ResolvedAsset;
+pub use crate::env::base_env;
+pub use crate::error::BoxError;
+pub use crate::execution::EventSender;
+pub use crate::quota::DiskWatch;
+/// Re-exported so runtime crates implement the traits with the same macro version.
+pub use async_trait::async_trait;
 pub use driver::{
     Backend, DrivenRuntime, DriverConfig, Ended, Io, Job, Output, Running, Stop, StopReason,
 };
@@ -23,10 +30,8 @@ use std::collections::BTreeMap;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use async_trait::async_trait;
 use serde::{Deserialize, Serialize};
 
-use crate::assets::ResolvedAsset;
 use crate::error::RuntimeError;
 use crate::execution::Execution;
 use crate::ids::{RuntimeId, RuntimeKind, SessionId};
@@ -135,18 +140,6 @@ pub enum RuntimeState {
     Killed,
     /// Cleaned up; every further call except `kill`/`cleanup` is an error.
     CleanedUp,
-}
-
-impl RuntimeState {
-    /// `kill` does something in this state (it is always allowed and idempotent).
-    pub fn can_kill(&self) -> bool {
-        matches!(self, RuntimeState::Running)
-    }
-
-    /// `cleanup` does something in this state (it is always allowed and idempotent).
-    pub fn can_cleanup(&self) -> bool {
-        !matches!(self, RuntimeState::CleanedUp)
-    }
 }
 
 /// Everything a factory needs to spawn a runtime. Built by the [`Session`](crate::Session).

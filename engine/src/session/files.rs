@@ -35,12 +35,12 @@ impl Session {
 
     /// Reads the regular files matching `globs` (symlinks are never followed): text when
     /// valid UTF-8, bytes otherwise. One call returns at most
-    /// [`max_read_bytes`](crate::WorkspaceLimits::max_read_bytes) (default 256 MiB) in all
+    /// [`max_read_bytes`](crate::workspace::WorkspaceLimits::max_read_bytes) (default 256 MiB) in all
     /// (see [`SessionBuilder::workspace_limits`](crate::SessionBuilder::workspace_limits)).
     ///
     /// # Errors
     /// [`Error::Workspace`] for an invalid glob (absolute, `..`), an unreadable file, or a
-    /// bound reached ([`WorkspaceError::Limit`](crate::WorkspaceError::Limit) naming the file
+    /// bound reached ([`WorkspaceError::Limit`](crate::workspace::WorkspaceError::Limit) naming the file
     /// and the setting; no file is returned then).
     pub fn get_file_contents<S: AsRef<str>>(
         &self,
@@ -56,7 +56,7 @@ impl Session {
 
     /// Captures the workspace with the spec's snapshot settings and makes it the new
     /// baseline. The capture is bounded by the session's
-    /// [`WorkspaceLimits`](crate::WorkspaceLimits) (entries, levels, bytes).
+    /// [`WorkspaceLimits`](crate::workspace::WorkspaceLimits) (entries, levels, bytes).
     ///
     /// # Errors
     /// [`Error::Snapshot`] when the workspace cannot be read or a bound is reached (the

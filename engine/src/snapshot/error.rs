@@ -67,7 +67,7 @@ pub enum SnapshotError {
         /// Which length is over.
         reason: String,
     },
-    /// A bound of [`WorkspaceLimits`](crate::WorkspaceLimits) was reached while reading an
+    /// A bound of [`WorkspaceLimits`](crate::workspace::WorkspaceLimits) was reached while reading an
     /// archive (members, bytes, nesting), before anything was written.
     #[error(transparent)]
     Limit(#[from] crate::workspace::LimitExceeded),

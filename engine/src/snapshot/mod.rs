@@ -28,6 +28,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use sha2::{Digest, Sha256};
 
+pub use crate::diff::{ContentDiff, EntryInfo, FileDiff, WorkspaceDiff, diff_snapshots};
 pub use entry::{EntryKind, EntryType, SnapshotEntry};
 pub use error::SnapshotError;
 
@@ -75,7 +76,7 @@ impl Snapshot {
     /// sockets, FIFOs, devices and names that are not UTF-8.
     ///
     /// What a capture reads is bounded by the workspace's
-    /// [`WorkspaceLimits`](crate::WorkspaceLimits): at most `max_entries` entries visited,
+    /// [`WorkspaceLimits`]: at most `max_entries` entries visited,
     /// `max_depth` levels, and `max_snapshot_bytes` of file content (checked from the files'
     /// lengths before any is read, so a sparse 1 TiB file is refused at once). Peak memory is
     /// about three times the bytes captured (files, tar, compressed archive).
@@ -86,7 +87,7 @@ impl Snapshot {
     /// and the setting); [`SnapshotError::PathTooLong`] for a path no restore could write;
     /// [`SnapshotError::Encode`] when compression fails.
     ///
-    /// [`WorkspaceError::Limit`]: crate::WorkspaceError::Limit
+    /// [`WorkspaceError::Limit`]: crate::workspace::WorkspaceError::Limit
     pub fn capture(ws: &Workspace, config: &SnapshotConfig) -> Result<Self, SnapshotError> {
         let filter = filter::SnapshotFilter::new(config)?;
         let (entries, skipped) = capture::collect(ws, &filter)?;
@@ -107,7 +108,7 @@ impl Snapshot {
 
     /// Reads an archive (plain tar, or gzip, bzip2 or xz detected from its magic bytes),
     /// decoding and validating every member, within the default
-    /// [`WorkspaceLimits`](crate::WorkspaceLimits) (see
+    /// [`WorkspaceLimits`] (see
     /// [`from_archive_bytes_with_limits`](Self::from_archive_bytes_with_limits)). The archive
     /// bytes are kept as given; the checksum is that of the canonical tar of the content, so
     /// an archive made by another tool has the checksum a capture of the same content would
@@ -156,7 +157,7 @@ impl Snapshot {
     }
 
     /// Reads an archive file (ambient authority: `path` is a host path) within the default
-    /// [`WorkspaceLimits`](crate::WorkspaceLimits).
+    /// [`WorkspaceLimits`].
     ///
     /// # Errors
     /// [`SnapshotError::Io`] when the file cannot be read, then as

@@ -4,8 +4,11 @@
 
 use std::path::Path;
 
+use subrun::snapshot::{Snapshot, SnapshotError};
+use subrun::spec::Compression;
 use subrun::spec::{EnvironmentSpec, SnapshotConfig};
-use subrun::{Compression, Error, Mode, Registry, Session, Snapshot, SnapshotError, Workspace};
+use subrun::workspace::Workspace;
+use subrun::{Error, Mode, Registry, Session};
 
 use crate::common::{host_file, listing};
 use crate::session::Fixture;

@@ -5,7 +5,7 @@ use std::collections::BTreeMap;
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 
-use subrun::Workspace;
+use subrun::workspace::Workspace;
 
 /// A host directory holding a workspace at `<outer>/ws` and a secret at `<outer>/secret`,
 /// so `../secret` from the workspace names a real file.

@@ -2,8 +2,9 @@
 
 use std::os::unix::fs::PermissionsExt;
 
+use subrun::snapshot::{ContentDiff, EntryType, Snapshot, diff_snapshots};
 use subrun::spec::SnapshotConfig;
-use subrun::{ContentDiff, EntryType, Snapshot, Workspace, diff_snapshots};
+use subrun::workspace::Workspace;
 
 use crate::common::host_symlink;
 
@@ -57,7 +58,8 @@ fn before_and_after() -> (Snapshot, Snapshot) {
 fn created_deleted_and_modified_entries_are_listed() {
     let (old, new) = before_and_after();
     let d = diff_snapshots(&old, &new);
-    let names = |v: &[subrun::FileDiff]| v.iter().map(|f| f.path.clone()).collect::<Vec<_>>();
+    let names =
+        |v: &[subrun::snapshot::FileDiff]| v.iter().map(|f| f.path.clone()).collect::<Vec<_>>();
     assert_eq!(
         names(&d.created),
         ["out", "out/image.bin", "out/result.txt"]
@@ -176,7 +178,7 @@ fn the_diff_serializes_to_json() {
         bin["old"],
         serde_json::json!({"type": "file", "mode": "0644", "size": 4})
     );
-    let back: subrun::WorkspaceDiff = serde_json::from_value(json).unwrap();
+    let back: subrun::snapshot::WorkspaceDiff = serde_json::from_value(json).unwrap();
     assert_eq!(back, d);
 }
 

@@ -3,9 +3,9 @@
 use std::io::Read;
 
 use serde_json::json;
-use subrun::{
-    InputCompression, InputError, InputFile, Workspace, WorkspaceError, write_input_files,
-};
+use subrun::InputFile;
+use subrun::input::{InputCompression, InputError, write_input_files};
+use subrun::workspace::{Workspace, WorkspaceError};
 
 use crate::common::{Sandbox, host_symlink, listing};
 

@@ -6,11 +6,10 @@
 use std::io::Write;
 
 use cap_std::fs::Dir;
+use subrun::snapshot::{Snapshot, SnapshotError};
 use subrun::spec::SnapshotConfig;
-use subrun::{
-    Error, LimitExceeded, Mode, Session, Snapshot, SnapshotError, Workspace, WorkspaceError,
-    WorkspaceLimits,
-};
+use subrun::workspace::{LimitExceeded, Workspace, WorkspaceError, WorkspaceLimits};
+use subrun::{Error, Mode, Session};
 
 use crate::session::Fixture;
 

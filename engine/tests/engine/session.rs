@@ -6,12 +6,14 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use serde_json::json;
+use subrun::ids::{ExecutionId, RuntimeId, RuntimeKind};
+use subrun::runtime::{ResolvedAsset, RuntimeFactory, SpawnContext};
+use subrun::snapshot::{Snapshot, SnapshotError};
 use subrun::spec::{EnvironmentSpec, SnapshotConfig};
 use subrun::{
-    Capabilities, Error, ExecRequest, Execution, ExecutionControl, ExecutionId, InputFile, Mode,
-    Outcome, Registry, ResolvedAsset, RuntimeError, RuntimeEvent, RuntimeFactory, RuntimeId,
-    RuntimeKind, RuntimeResult, RuntimeState, Session, Snapshot, SnapshotError, SpawnContext,
-    SpawnOptions, SpecError, SubmissionRuntime, Usage,
+    Capabilities, Error, ExecRequest, Execution, ExecutionControl, InputFile, Mode, Outcome,
+    Registry, RuntimeError, RuntimeEvent, RuntimeResult, RuntimeState, Session, SpawnOptions,
+    SpecError, SubmissionRuntime, Usage,
 };
 
 use crate::common::{host_file, listing};
@@ -41,7 +43,7 @@ struct FakeRuntime {
     fail_cleanup: bool,
 }
 
-#[subrun::async_trait]
+#[subrun::runtime::async_trait]
 impl RuntimeFactory for FakeFactory {
     fn kind(&self) -> RuntimeKind {
         "fake".into()
@@ -103,7 +105,7 @@ fn result(stdout: String) -> RuntimeResult {
     }
 }
 
-#[subrun::async_trait]
+#[subrun::runtime::async_trait]
 impl SubmissionRuntime for FakeRuntime {
     fn id(&self) -> &RuntimeId {
         &self.id
@@ -424,7 +426,7 @@ async fn prepare_refuses_what_the_runtime_refuses_and_unknown_placeholders() {
 #[tokio::test]
 async fn initial_dir_and_snapshot_seed_the_workspace_without_touching_the_originals() {
     let fx = Fixture::new();
-    let seed = subrun::Workspace::create_temp().unwrap();
+    let seed = subrun::workspace::Workspace::create_temp().unwrap();
     seed.write_file("from_snapshot.txt", "snap").unwrap();
     seed.write_file("shared.txt", "snapshot version").unwrap();
     let snapshot = Snapshot::capture(&seed, &SnapshotConfig::default()).unwrap();

@@ -5,8 +5,10 @@ use std::os::unix::fs::PermissionsExt;
 
 use proptest::prelude::*;
 use sha2::Digest;
+use subrun::snapshot::{EntryKind, Snapshot, SnapshotError};
+use subrun::spec::Compression;
 use subrun::spec::SnapshotConfig;
-use subrun::{Compression, EntryKind, Snapshot, SnapshotError, Workspace};
+use subrun::workspace::Workspace;
 
 use crate::common::{SECRET, Sandbox, host_file, host_symlink, listing};
 

@@ -2,7 +2,8 @@
 
 use std::os::unix::fs::PermissionsExt;
 
-use subrun::{FileContent, Workspace, WorkspaceError};
+use subrun::FileContent;
+use subrun::workspace::{Workspace, WorkspaceError};
 
 use crate::common::{SECRET, Sandbox, host_file, host_symlink, listing};
 
@@ -285,7 +286,7 @@ fn import_of_a_sparse_file_past_the_bound_is_refused_before_anything_is_written(
     // Under a larger bound the same import goes through.
     let ws = Workspace::create_temp()
         .unwrap()
-        .with_limits(subrun::WorkspaceLimits::default().with_max_import_bytes(3 << 30));
+        .with_limits(subrun::workspace::WorkspaceLimits::default().with_max_import_bytes(3 << 30));
     let big = tempfile::tempdir().unwrap();
     host_file(big.path(), "a.txt", b"12345", 0o644);
     ws.import_host_dir(big.path()).unwrap();

@@ -8,7 +8,9 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use subrun::{EnvironmentSpec, ExecRequest, ResolvedSpec, RuntimeFactory, SpawnContext};
+use subrun::runtime::{RuntimeFactory, SpawnContext};
+use subrun::spec::ResolvedSpec;
+use subrun::{EnvironmentSpec, ExecRequest};
 use subrun_docker::{DockerRuntimeFactory, TEST_IMAGE};
 
 type BoxError = Box<dyn std::error::Error + Send + Sync>;

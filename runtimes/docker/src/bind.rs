@@ -24,7 +24,7 @@ use std::os::unix::ffi::OsStrExt as _;
 use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
-use subrun::SessionId;
+use subrun::ids::SessionId;
 
 use crate::error::DockerError;
 use crate::owner::{Owner, this_process};

@@ -5,8 +5,9 @@ use std::path::{Component, Path};
 
 use serde::{Deserialize, Serialize};
 use subrun::assets::normalize_relative;
+use subrun::spec::Limits;
 use subrun::spec::SpecIssue;
-use subrun::{EnvironmentSpec, Limits, Mount, SpecError};
+use subrun::{EnvironmentSpec, Mount, SpecError};
 
 /// The smallest memory limit the Docker engine accepts (6 MiB).
 pub const MIN_MEMORY: u64 = 6 << 20;

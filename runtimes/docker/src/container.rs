@@ -6,7 +6,9 @@ use std::collections::HashMap;
 use bollard::models::{
     ContainerCreateBody, HostConfig, PortBinding as EnginePort, ResourcesUlimits,
 };
-use subrun::{Limits, PortBinding, RuntimeError, RuntimeKind, SessionId};
+use subrun::ids::{RuntimeKind, SessionId};
+use subrun::spec::Limits;
+use subrun::{PortBinding, RuntimeError};
 
 use crate::config::{DockerConfig, NetworkPolicy, UserId};
 use crate::disk::{TMPFS_TARGETS, tmpfs_options, tmpfs_size};
@@ -29,7 +31,7 @@ pub(crate) struct ContainerPlan<'a> {
     pub(crate) user: Option<UserId>,
     pub(crate) ports: &'a [PortBinding],
     pub(crate) session: &'a SessionId,
-    pub(crate) runtime: &'a subrun::RuntimeId,
+    pub(crate) runtime: &'a subrun::ids::RuntimeId,
 }
 
 /// Checks spawn options against the network policy.

@@ -3,18 +3,17 @@
 use std::sync::{Arc, Mutex};
 
 use bollard::Docker;
+use subrun::ids::RuntimeKind;
 use subrun::runtime::DriverConfig;
-use subrun::{
-    Capabilities, EnvironmentSpec, ResolvedAsset, RuntimeError, RuntimeFactory, RuntimeKind,
-    SpawnContext, SpecError, SubmissionRuntime, async_trait,
-};
+use subrun::runtime::{ResolvedAsset, RuntimeFactory, SpawnContext, async_trait};
+use subrun::{Capabilities, EnvironmentSpec, RuntimeError, SpecError, SubmissionRuntime};
 
 use crate::bind::WorkspaceBind;
 use crate::config::DockerConfig;
 use crate::container::{ContainerPlan, check_ports, create_body};
 use crate::disk::DiskMeter;
 use crate::error::{DockerError, is_not_found, is_unreachable};
-use crate::gc::{Leftover, LeftoverFilter};
+use crate::gc::{LeftoverContainer, LeftoverFilter};
 use crate::mounts::plan_mounts;
 use crate::ownership::container_user;
 use crate::runtime::{DockerBackend, DockerRuntime};
@@ -106,7 +105,10 @@ impl DockerRuntimeFactory {
     ///
     /// # Errors
     /// The engine could not list containers.
-    pub async fn leftovers(&self, filter: &LeftoverFilter) -> Result<Vec<Leftover>, RuntimeError> {
+    pub async fn leftovers(
+        &self,
+        filter: &LeftoverFilter,
+    ) -> Result<Vec<LeftoverContainer>, RuntimeError> {
         crate::gc::list(&self.docker, filter).await
     }
 
@@ -121,7 +123,7 @@ impl DockerRuntimeFactory {
     pub async fn remove_leftovers(
         &self,
         filter: &LeftoverFilter,
-    ) -> Result<Vec<Leftover>, RuntimeError> {
+    ) -> Result<Vec<LeftoverContainer>, RuntimeError> {
         let removed = crate::gc::remove(&self.docker, filter).await?;
         self.release_stale_binds(filter);
         Ok(removed)

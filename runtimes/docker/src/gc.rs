@@ -6,7 +6,8 @@ use std::collections::HashMap;
 use bollard::Docker;
 use bollard::query_parameters::ListContainersOptionsBuilder;
 use serde::Serialize;
-use subrun::{RuntimeError, SessionId};
+use subrun::RuntimeError;
+use subrun::ids::SessionId;
 
 use crate::container::{LABEL_RUNTIME, LABEL_SESSION};
 use crate::error::DockerError;
@@ -45,7 +46,7 @@ impl LeftoverFilter {
 /// A container subrun created.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize)]
 #[non_exhaustive]
-pub struct Leftover {
+pub struct LeftoverContainer {
     /// The container id.
     pub id: String,
     /// Its `subrun.session` label.
@@ -62,7 +63,7 @@ pub struct Leftover {
 pub(crate) async fn list(
     docker: &Docker,
     filter: &LeftoverFilter,
-) -> Result<Vec<Leftover>, RuntimeError> {
+) -> Result<Vec<LeftoverContainer>, RuntimeError> {
     let filters = HashMap::from([("label".to_string(), vec![filter.label()])]);
     let options = ListContainersOptionsBuilder::new()
         .all(true)
@@ -78,7 +79,7 @@ pub(crate) async fn list(
         .into_iter()
         .filter_map(|c| {
             let labels = c.labels.unwrap_or_default();
-            Some(Leftover {
+            Some(LeftoverContainer {
                 id: c.id?,
                 session: labels.get(LABEL_SESSION)?.clone(),
                 runtime: labels.get(LABEL_RUNTIME).cloned(),
@@ -93,7 +94,7 @@ pub(crate) async fn list(
 pub(crate) async fn remove(
     docker: &Docker,
     filter: &LeftoverFilter,
-) -> Result<Vec<Leftover>, RuntimeError> {
+) -> Result<Vec<LeftoverContainer>, RuntimeError> {
     let mut removed = Vec::new();
     for c in list(docker, filter).await? {
         remove_now(docker, &c.id)

@@ -47,7 +47,7 @@ pub use config::{DockerConfig, MIN_MEMORY, NetworkPolicy, UserId};
 pub use container::{LABEL_RUNTIME, LABEL_SESSION, LABEL_VERSION};
 pub use error::DockerError;
 pub use factory::{DockerRuntimeFactory, KIND, capabilities, release_stale_binds};
-pub use gc::{Leftover, LeftoverFilter};
+pub use gc::{LeftoverContainer, LeftoverFilter};
 pub use ownership::UNPRIVILEGED;
 pub use runtime::{DockerBackend, DockerRunning, DockerRuntime};
 

@@ -15,7 +15,8 @@ use std::path::{Path, PathBuf};
 use bollard::models::{
     Mount as EngineMount, MountBindOptions, MountBindOptionsPropagationEnum, MountType,
 };
-use subrun::{ResolvedAsset, RuntimeError, SpecError};
+use subrun::runtime::ResolvedAsset;
+use subrun::{RuntimeError, SpecError};
 
 use crate::config::{DockerConfig, mount_issues};
 use crate::error::DockerError;

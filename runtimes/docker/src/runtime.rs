@@ -4,8 +4,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use subrun::quota::DiskWatch;
+use subrun::runtime::async_trait;
 use subrun::runtime::{Backend, DrivenRuntime, Ended, Io, Job, Running};
-use subrun::{RuntimeError, Stdin, async_trait};
+use subrun::{RuntimeError, Stdin};
 
 use crate::bind::WorkspaceBind;
 use crate::exec::{self, Plan};

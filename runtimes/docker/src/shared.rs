@@ -12,7 +12,8 @@ use bollard::query_parameters::{
 };
 use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
-use subrun::{RuntimeError, RuntimeId};
+use subrun::RuntimeError;
+use subrun::ids::RuntimeId;
 use tokio::sync::watch;
 
 use crate::config::{DockerConfig, UserId};

@@ -16,10 +16,12 @@ use std::time::{Duration, Instant};
 
 use futures::FutureExt;
 use subrun::assets::{AssetOrigin, resolve_groups};
+use subrun::ids::SessionId;
+use subrun::runtime::{RuntimeFactory, SpawnContext};
+use subrun::spec::ResolvedSpec;
 use subrun::{
-    EnvironmentSpec, ExecRequest, Mount, Outcome, ResolvedSpec, Resource, RuntimeError,
-    RuntimeEvent, RuntimeFactory, RuntimeResult, RuntimeState, SessionId, SpawnContext,
-    SubmissionRuntime,
+    EnvironmentSpec, ExecRequest, Mount, Outcome, Resource, RuntimeError, RuntimeEvent,
+    RuntimeResult, RuntimeState, SubmissionRuntime,
 };
 use subrun_docker::{DockerError, DockerRuntimeFactory, LeftoverFilter, TEST_IMAGE};
 

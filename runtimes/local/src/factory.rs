@@ -2,10 +2,9 @@
 
 use std::sync::Arc;
 
-use subrun::{
-    Capabilities, EnvironmentSpec, ResolvedAsset, RuntimeError, RuntimeFactory, RuntimeKind,
-    SpawnContext, SpecError, SubmissionRuntime, async_trait,
-};
+use subrun::ids::RuntimeKind;
+use subrun::runtime::{ResolvedAsset, RuntimeFactory, SpawnContext, async_trait};
+use subrun::{Capabilities, EnvironmentSpec, RuntimeError, SpecError, SubmissionRuntime};
 
 use crate::config::LocalConfig;
 
@@ -13,7 +12,7 @@ use crate::config::LocalConfig;
 ///
 /// ```
 /// # use std::sync::Arc;
-/// # use subrun::RuntimeFactory;
+/// # use subrun::runtime::RuntimeFactory;
 /// use subrun_local::LocalRuntimeFactory;
 /// let factory = LocalRuntimeFactory::new();
 /// assert_eq!(factory.kind().as_str(), "local");

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use rustix::io::Errno;
 use rustix::process::{Pid, Signal, kill_process_group};
-use subrun::ExecutionId;
+use subrun::ids::ExecutionId;
 use tokio::sync::watch;
 
 /// Execution id -> its process group while it may be signalled, `None` once its leader is

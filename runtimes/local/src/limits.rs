@@ -13,7 +13,7 @@ use std::os::unix::process::CommandExt as _;
 use std::process::Command;
 
 use rustix::process::{Resource, Rlimit, getrlimit, setrlimit};
-use subrun::Limits;
+use subrun::spec::Limits;
 use subrun::spec::SpecIssue;
 
 /// The limits the local runtime cannot enforce, as issues naming the key.

@@ -7,7 +7,8 @@ use std::process::{Command, Stdio};
 use std::sync::Arc;
 
 use rustix::process::Pid;
-use subrun::{ExecutionId, RuntimeError};
+use subrun::RuntimeError;
+use subrun::ids::ExecutionId;
 use tokio::process::{ChildStderr, ChildStdin, ChildStdout};
 
 use crate::exit::ExitWatch;

@@ -4,9 +4,11 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::Duration;
 
+use subrun::ids::RuntimeKind;
 use subrun::quota::DiskWatch;
 use subrun::runtime::{Backend, DrivenRuntime, DriverConfig, Ended, Io, Job, Running};
-use subrun::{RuntimeError, RuntimeKind, SpawnContext, SpecError, Stdin, Usage, async_trait};
+use subrun::runtime::{SpawnContext, async_trait};
+use subrun::{RuntimeError, SpecError, Stdin, Usage};
 
 use crate::config::LocalConfig;
 use crate::factory::{LocalRuntimeFactory, capabilities};

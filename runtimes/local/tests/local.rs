@@ -11,10 +11,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::StreamExt as _;
+use subrun::runtime::{ResolvedAsset, RuntimeFactory, SpawnContext};
+use subrun::spec::ResolvedSpec;
 use subrun::{
-    EnvironmentSpec, ExecRequest, Mount, Outcome, PortBinding, ResolvedAsset, ResolvedSpec,
-    Resource, RuntimeError, RuntimeEvent, RuntimeFactory, RuntimeResult, RuntimeState,
-    SpawnContext, SubmissionRuntime, exit_code,
+    EnvironmentSpec, ExecRequest, Mount, Outcome, PortBinding, Resource, RuntimeError,
+    RuntimeEvent, RuntimeResult, RuntimeState, SubmissionRuntime, exit_code,
 };
 use subrun_local::LocalRuntimeFactory;
 use tempfile::TempDir;
@@ -297,7 +298,7 @@ async fn env_precedence_is_spec_then_spawn_then_call_without_the_host() {
         ("B".to_string(), "spawn".to_string()),
         ("C".to_string(), "spawn".to_string()),
     ]);
-    ctx.env = subrun::env::base_env(&spec.environment, &spawn_env);
+    ctx.env = subrun::runtime::base_env(&spec.environment, &spawn_env);
     let rt = spawn_ctx(ctx).await.unwrap();
     let r = rt
         .execute(
@@ -342,7 +343,7 @@ async fn include_os_env_brings_the_host_env_in() {
     let spec = spec("environment: { include_os_env: true, env: { HOME: from-spec } }");
     let dir = TempDir::new().unwrap();
     let mut ctx = context(&spec, vec![], dir.path());
-    ctx.env = subrun::env::base_env(&spec.environment, &BTreeMap::new());
+    ctx.env = subrun::runtime::base_env(&spec.environment, &BTreeMap::new());
     let rt = spawn_ctx(ctx).await.unwrap();
     let host_path = std::env::var("PATH").unwrap();
     let r = run(&*rt, r#"printf '%s|%s' "$HOME" "$PATH""#).await;

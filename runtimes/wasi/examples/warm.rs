@@ -2,7 +2,9 @@
 #![expect(clippy::unwrap_used, reason = "probe")]
 use std::sync::Arc;
 use std::time::Instant;
-use subrun::{EnvironmentSpec, ExecRequest, ResolvedSpec, RuntimeFactory, SpawnContext};
+use subrun::runtime::{RuntimeFactory, SpawnContext};
+use subrun::spec::ResolvedSpec;
+use subrun::{EnvironmentSpec, ExecRequest};
 use subrun_wasi::{WasiEngineConfig, WasiRuntimeFactory};
 
 #[tokio::main]

@@ -88,7 +88,7 @@ pub struct ProgramConfig {
     pub argv0: Option<String>,
     /// How the module is entered. Default `auto`.
     #[serde(default)]
-    pub entry: EntryKind,
+    pub entry: EntryPoint,
     /// Scales the deadline for this program (interpreters run several times slower than
     /// native code); reported in `usage.deadline_factor`. Default 1.
     #[serde(default)]
@@ -98,7 +98,7 @@ pub struct ProgramConfig {
 /// How a module is entered.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
-pub enum EntryKind {
+pub enum EntryPoint {
     /// `command` when the module exports `_start`, else `reactor` when it exports `run`.
     #[default]
     Auto,

@@ -3,10 +3,12 @@
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
+use subrun::ids::RuntimeKind;
 use subrun::runtime::DriverConfig;
+use subrun::runtime::{ResolvedAsset, RuntimeFactory, SpawnContext, async_trait};
 use subrun::{
-    Capabilities, EnvironmentSpec, Mount, ResolvedAsset, RuntimeError, RuntimeFactory, RuntimeKind,
-    SpawnContext, SpecError, SubmissionRuntime, async_trait, spec::SpecIssue,
+    Capabilities, EnvironmentSpec, Mount, RuntimeError, SpecError, SubmissionRuntime,
+    spec::SpecIssue,
 };
 
 use crate::config::WasiConfig;

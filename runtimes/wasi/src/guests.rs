@@ -22,7 +22,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use crate::config::{EntryKind, ProgramConfig};
+use crate::config::{EntryPoint, ProgramConfig};
 
 /// The environment variable that names the guest directory.
 pub const GUEST_DIR_ENV: &str = "SUBRUN_GUEST_DIR";
@@ -140,7 +140,7 @@ impl Guest {
             env: BTreeMap::new(),
             mounts,
             argv0: None,
-            entry: EntryKind::Command,
+            entry: EntryPoint::Command,
             deadline_factor: Some(self.deadline_factor),
         }
     }

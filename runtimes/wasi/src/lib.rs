@@ -34,7 +34,7 @@ mod store;
 mod view;
 
 pub use cache::{CacheStats, PruneSummary, prune as prune_cache};
-pub use config::{EntryKind, ProgramConfig, WasiConfig};
+pub use config::{EntryPoint, ProgramConfig, WasiConfig};
 pub use engine::{WasiEngine, WasiEngineConfig, default_cache_dir};
 pub use factory::WasiRuntimeFactory;
 pub use runtime::{WasiBackend, WasiRunning, WasiRuntime};

@@ -13,7 +13,7 @@ use wasmtime_wasi::p2::pipe::MemoryInputPipe;
 use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder, WasiView as _};
 
 use crate::cache::{Compiled, LoadError};
-use crate::config::EntryKind;
+use crate::config::EntryPoint;
 use crate::engine::WasiEngine;
 use crate::runtime::Inner;
 use crate::sink::OutputSink;
@@ -247,7 +247,7 @@ impl Inner {
     }
 }
 
-fn choose_entry(kind: EntryKind, c: &Compiled, display: &str) -> Result<Entry, RuntimeError> {
+fn choose_entry(kind: EntryPoint, c: &Compiled, display: &str) -> Result<Entry, RuntimeError> {
     let bad = |msg: String| {
         RuntimeError::backend(
             format!("enter module `{display}`"),
@@ -256,17 +256,17 @@ fn choose_entry(kind: EntryKind, c: &Compiled, display: &str) -> Result<Entry, R
     };
     let e = &c.exports;
     match kind {
-        EntryKind::Command if e.start => Ok(Entry::Command),
-        EntryKind::Command => Err(bad("it exports no `_start: () -> ()` (a WASI command entry point)".into())),
-        EntryKind::Reactor if e.run => Ok(Entry::Reactor {
+        EntryPoint::Command if e.start => Ok(Entry::Command),
+        EntryPoint::Command => Err(bad("it exports no `_start: () -> ()` (a WASI command entry point)".into())),
+        EntryPoint::Reactor if e.run => Ok(Entry::Reactor {
             initialize: e.initialize,
         }),
-        EntryKind::Reactor => Err(bad("it exports no `run: () -> i32` (a reactor entry point)".into())),
-        EntryKind::Auto if e.start => Ok(Entry::Command),
-        EntryKind::Auto if e.run => Ok(Entry::Reactor {
+        EntryPoint::Reactor => Err(bad("it exports no `run: () -> i32` (a reactor entry point)".into())),
+        EntryPoint::Auto if e.start => Ok(Entry::Command),
+        EntryPoint::Auto if e.run => Ok(Entry::Reactor {
             initialize: e.initialize,
         }),
-        EntryKind::Auto => Err(bad(
+        EntryPoint::Auto => Err(bad(
             "it exports neither `_start: () -> ()` (a WASI command) nor `run: () -> i32` (a reactor)".into(),
         )),
     }

@@ -5,8 +5,11 @@ use std::sync::Arc;
 
 use std::time::Duration;
 
+use subrun::ids::RuntimeId;
+use subrun::runtime::async_trait;
 use subrun::runtime::{Backend, DrivenRuntime, Ended, Job, Running};
-use subrun::{Capabilities, Limits, RuntimeError, RuntimeId, async_trait};
+use subrun::spec::Limits;
+use subrun::{Capabilities, RuntimeError};
 
 use crate::config::WasiConfig;
 use crate::engine::{Variant, WasiEngine};

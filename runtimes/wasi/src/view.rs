@@ -14,10 +14,11 @@ use std::sync::Arc;
 
 use cap_std::ambient_authority;
 use subrun::assets::normalize_relative;
-use subrun::{Mount, ResolvedAsset, RuntimeError};
+use subrun::runtime::ResolvedAsset;
+use subrun::{Mount, RuntimeError};
 
 use crate::cache::ModuleSource;
-use crate::config::{EntryKind, ProgramConfig, WasiConfig};
+use crate::config::{EntryPoint, ProgramConfig, WasiConfig};
 
 /// A directory the guest sees at `guest`.
 pub(crate) struct Preopen {
@@ -74,7 +75,7 @@ pub(crate) struct Invocation {
     pub(crate) argv: Vec<String>,
     pub(crate) program_env: Vec<(String, String)>,
     pub(crate) program_mounts: Vec<Preopen>,
-    pub(crate) entry: EntryKind,
+    pub(crate) entry: EntryPoint,
     pub(crate) deadline_factor: f64,
 }
 
@@ -245,7 +246,7 @@ impl GuestView {
                 argv: words.to_vec(),
                 program_env: Vec::new(),
                 program_mounts: Vec::new(),
-                entry: EntryKind::Auto,
+                entry: EntryPoint::Auto,
                 deadline_factor: 1.0,
             })),
             Ok(None) => Ok(Resolved::NotFound(format!(

@@ -7,9 +7,11 @@
 use std::sync::{Arc, OnceLock};
 use std::time::{Duration, Instant};
 
+use subrun::runtime::{RuntimeFactory, SpawnContext};
+use subrun::spec::ResolvedSpec;
 use subrun::{
-    EnvironmentSpec, ExecRequest, Outcome, ResolvedSpec, Resource, RuntimeError, RuntimeEvent,
-    RuntimeFactory, SpawnContext, SubmissionRuntime, TrapKind,
+    EnvironmentSpec, ExecRequest, Outcome, Resource, RuntimeError, RuntimeEvent, SubmissionRuntime,
+    TrapKind,
 };
 use subrun_wasi::{WasiEngineConfig, WasiRuntimeFactory};
 

@@ -6,9 +6,9 @@ use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use subrun::runtime::RuntimeFactory;
 use subrun::{
-    EnvironmentSpec, ExecRequest, Registry, RuntimeFactory, RuntimeResult, Session, SpawnOptions,
-    SubmissionRuntime,
+    EnvironmentSpec, ExecRequest, Registry, RuntimeResult, Session, SpawnOptions, SubmissionRuntime,
 };
 use subrun_tests::fixtures::{self, Fixture};
 use subrun_tests::target::chain;

@@ -8,9 +8,10 @@
 use std::collections::BTreeMap;
 use std::path::Path;
 
+use subrun::snapshot::Snapshot;
+use subrun::workspace::Workspace;
 use subrun::{
-    EnvironmentSpec, ExecRequest, InputFile, Mode, Registry, Session, SessionBuilder, Snapshot,
-    SpawnOptions, Workspace,
+    EnvironmentSpec, ExecRequest, InputFile, Mode, Registry, Session, SessionBuilder, SpawnOptions,
 };
 use subrun_tests::fixtures::{self, Fixture};
 use subrun_tests::{Kind, Target};
