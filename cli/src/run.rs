@@ -44,7 +44,11 @@ enum Ran {
 /// # Errors
 /// A [`CliError`] when subrun itself fails (exit code 125).
 pub(crate) async fn run(registry: &Registry, args: RunArgs) -> Result<i32, CliError> {
-    let command = command_line(&args.command);
+    // With --module, COMMAND holds the module's arguments: no word of it is a command.
+    let command = match args.module {
+        Some(_) => String::new(),
+        None => command_line(&args.command),
+    };
     let (mut spec, initial_dir) = choose_spec(&args, &command)?;
     let grants = grant(&args, &mut spec, &command)?;
     let host_file = host_file_word(&args, &spec, &command);

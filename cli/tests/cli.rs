@@ -1222,11 +1222,12 @@ fn run_module_from_a_host_path_is_not_copied_in() {
             os("--module"),
             module.as_os_str(),
             os("--"),
+            os("python"),
             os("a b"),
-            os("c"),
         ],
     );
-    assert_ran(&out, 0, &format!("{}\na b\nc\n", module.display()));
+    // `python` is an argument here, not the (uninstalled) interpreter guest.
+    assert_ran(&out, 0, &format!("{}\npython\na b\n", module.display()));
     // The guest sees the workspace, not the module's directory.
     let probe = modules.path().join("probe.wasm");
     let out = run_in(
