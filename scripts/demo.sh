@@ -40,11 +40,11 @@ say "2. python main.py in the CPython 3.12 WASI guest, default spec, --json resu
   | python3 -c 'import json,sys; r=json.load(sys.stdin); print(json.dumps({k: r[k] for k in ("outcome","exit_code","stdout")}, indent=1)); print("wall time: %.1f ms | deadline: %g s (x%g for the interpreter)" % (r["usage"]["wall_time"] * 1e3, r["usage"]["deadline"], r["usage"]["deadline_factor"]))'
 
 say "3. A Python grader (static test cases, read-only) on a correct submission" \
-    "subrun run --env examples/python-grader/grader.yaml --workspace examples/python-grader/submission -- python /static/grader/grade.py"
-"$subrun" run --env examples/python-grader/grader.yaml --workspace examples/python-grader/submission -- python /static/grader/grade.py
+    "subrun run --spec examples/python-grader/grader.yaml --workspace examples/python-grader/submission -- python /static/grader/grade.py"
+"$subrun" run --spec examples/python-grader/grader.yaml --workspace examples/python-grader/submission -- python /static/grader/grade.py
 say "   ... and on a buggy one (the grader exits 1)" \
-    "subrun run --env examples/python-grader/grader.yaml --workspace examples/python-grader/submission-buggy -- python /static/grader/grade.py"
-"$subrun" run --env examples/python-grader/grader.yaml --workspace examples/python-grader/submission-buggy -- python /static/grader/grade.py \
+    "subrun run --spec examples/python-grader/grader.yaml --workspace examples/python-grader/submission-buggy -- python /static/grader/grade.py"
+"$subrun" run --spec examples/python-grader/grader.yaml --workspace examples/python-grader/submission-buggy -- python /static/grader/grade.py \
   || echo "(exit code $?)"
 
 mkdir -p "$work/evil"

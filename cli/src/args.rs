@@ -31,7 +31,7 @@ pub(crate) struct Cli {
 pub(crate) enum Command {
     /// Run one command in a fresh session and exit with its exit code.
     ///
-    /// Without --env the default spec is used: the `wasi` runtime with the current directory
+    /// Without --spec the default spec is used: the `wasi` runtime with the current directory
     /// (or --workspace) copied in as the workspace, so `subrun run -- hello.wasm` just works,
     /// and `python`, `python3` and `node` when their guest files are installed.
     #[command(after_help = EXIT_CODES)]
@@ -80,7 +80,7 @@ pub(crate) enum SpecCommand {
     /// Parse and validate spec files; print each normalized spec, or every error.
     #[command(after_help = EXIT_CODES)]
     Check(CheckArgs),
-    /// Print the default spec `subrun run` uses without --env, for the current guest directory.
+    /// Print the default spec `subrun run` uses without --spec, for the current guest directory.
     Default,
 }
 
@@ -90,12 +90,35 @@ pub(crate) struct RunArgs {
     /// Environment spec (YAML, or JSON when the name ends in .json). Default: the built-in
     /// wasi spec (see `subrun spec default`).
     #[arg(long, value_name = "FILE")]
-    pub(crate) env: Option<PathBuf>,
+    pub(crate) spec: Option<PathBuf>,
     /// Directory copied in as the workspace's initial contents; the original is never
     /// modified. Default: the current directory with the default spec, an empty workspace
-    /// with --env.
+    /// with --spec.
     #[arg(long, value_name = "DIR")]
     pub(crate) workspace: Option<PathBuf>,
+    /// A variable for the command (and setup), over the spec's: `KEY=VALUE`, or `KEY` alone
+    /// for this process's value (left unset when this process has none). Repeatable.
+    #[arg(short = 'e', long = "env", value_name = "KEY[=VALUE]", value_parser = parse_env)]
+    pub(crate) env: Vec<EnvArg>,
+    /// A host directory the command sees at GUEST (default: at its own absolute path),
+    /// read-write, or read-only with `:ro`. Repeatable. wasi and docker only.
+    #[arg(long = "dir", value_name = "HOST[::GUEST][:ro]", value_parser = parse_dir)]
+    pub(crate) dirs: Vec<DirArg>,
+    /// The command's working directory, an absolute path as the command sees it: relative
+    /// paths resolve there. Default: the workspace.
+    #[arg(long, value_name = "DIR", value_parser = parse_cwd)]
+    pub(crate) cwd: Option<String>,
+    /// Show the command no workspace (wasi: no preopen for it; docker: no workspace mount);
+    /// its module is still read from the workspace. wasi and docker only.
+    #[arg(long)]
+    pub(crate) no_workspace: bool,
+    /// `argv[0]` as the command sees it, instead of its first word. wasi only.
+    #[arg(long, value_name = "NAME")]
+    pub(crate) argv0: Option<String>,
+    /// Run this module, read from the host (trusted input, never copied into the workspace);
+    /// the words after `--` are its arguments, each passed as it is. wasi only.
+    #[arg(long, value_name = "FILE.wasm")]
+    pub(crate) module: Option<PathBuf>,
     /// A static asset shown read-only at /static/NAME (wasi, docker) and rendered by
     /// `{{static:NAME}}`; overrides a spec asset of the same name. Repeatable.
     #[arg(long = "asset", value_name = "NAME=PATH", value_parser = parse_asset)]
@@ -116,18 +139,43 @@ pub(crate) struct RunArgs {
     #[arg(long)]
     pub(crate) json: bool,
     /// Do not print subrun's own notes on stderr (the `local` runtime warning, how the command
-    /// ended when it did not exit by itself).
-    #[arg(long, short)]
+    /// ended when it did not exit by itself): stderr carries the command's bytes only.
+    #[arg(long, short, conflicts_with = "verbose")]
     pub(crate) quiet: bool,
+    /// Log what subrun and its libraries do on stderr (`-v` info, `-vv` debug, `-vvv`
+    /// trace), mixed with the command's stderr. Default: no logs (`SUBRUN_LOG` also sets
+    /// them).
+    #[arg(long, short, action = clap::ArgAction::Count)]
+    pub(crate) verbose: u8,
     /// The command. One argument is used as written (`'sleep 1 && echo hi'`); several are
-    /// joined with shell quoting (`python main.py "a b"`).
+    /// joined with shell quoting (`python main.py "a b"`). With --module: its arguments.
     #[arg(
-        required = true,
+        required_unless_present = "module",
         value_name = "COMMAND",
         trailing_var_arg = true,
         allow_hyphen_values = true
     )]
     pub(crate) command: Vec<String>,
+}
+
+/// `-e/--env KEY[=VALUE]`: a value, or `None` for this process's own value.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct EnvArg {
+    /// The variable's name.
+    pub(crate) key: String,
+    /// Its value; `None` takes this process's value.
+    pub(crate) value: Option<String>,
+}
+
+/// `--dir HOST[::GUEST][:ro]`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) struct DirArg {
+    /// The host directory, as typed.
+    pub(crate) host: PathBuf,
+    /// Where the command sees it; `None`: at the host path made absolute.
+    pub(crate) guest: Option<String>,
+    /// `:ro`.
+    pub(crate) read_only: bool,
 }
 
 /// Options of `subrun spec check`.
@@ -176,6 +224,74 @@ fn parse_asset(text: &str) -> Result<(String, PathBuf), String> {
     Ok((name.to_string(), PathBuf::from(path)))
 }
 
+/// `KEY=VALUE` or `KEY`. A lone `KEY` that looks like a file (the spec flag was `--env FILE`
+/// before `--spec`) is refused, so an old command line does not silently pass nothing.
+fn parse_env(text: &str) -> Result<EnvArg, String> {
+    let (key, value) = match text.split_once('=') {
+        Some((key, value)) => (key, Some(value.to_string())),
+        None => (text, None),
+    };
+    if key.is_empty() {
+        return Err(format!(
+            "`{text}` has no variable name: expected KEY=VALUE or KEY"
+        ));
+    }
+    if value.is_none()
+        && (key.contains('/') || [".yaml", ".yml", ".json"].iter().any(|e| key.ends_with(e)))
+    {
+        return Err(format!(
+            "`{key}` looks like a file: the spec is given with --spec FILE (-e/--env sets a variable: KEY=VALUE, or KEY for this process's value)"
+        ));
+    }
+    Ok(EnvArg {
+        key: key.to_string(),
+        value,
+    })
+}
+
+/// `HOST[::GUEST][:ro]`: `:ro` (or `:rw`, the default) last, then `::` between the host and
+/// an absolute guest path.
+fn parse_dir(text: &str) -> Result<DirArg, String> {
+    let (rest, read_only) = match (text.strip_suffix(":ro"), text.strip_suffix(":rw")) {
+        (Some(rest), _) => (rest, true),
+        (None, Some(rest)) => (rest, false),
+        (None, None) => (text, false),
+    };
+    let (host, guest) = match rest.split_once("::") {
+        Some((host, guest)) => (host, Some(guest)),
+        None => (rest, None),
+    };
+    if host.is_empty() {
+        return Err(format!(
+            "`{text}` has no host directory: expected HOST[::GUEST][:ro]"
+        ));
+    }
+    if let Some(guest) = guest
+        && !guest.starts_with('/')
+    {
+        return Err(format!(
+            "the guest path `{guest}` is not absolute: write it in full, like `/{}`",
+            guest.trim_start_matches("./")
+        ));
+    }
+    Ok(DirArg {
+        host: PathBuf::from(host),
+        guest: guest.map(str::to_string),
+        read_only,
+    })
+}
+
+/// An absolute path.
+fn parse_cwd(text: &str) -> Result<String, String> {
+    if text.starts_with('/') {
+        Ok(text.to_string())
+    } else {
+        Err(format!(
+            "`{text}` is not absolute: the working directory is a path as the command sees it, like `/workspace/{text}` or \"$PWD\" with --dir \"$PWD\""
+        ))
+    }
+}
+
 /// A positive duration with a unit.
 fn parse_timeout(text: &str) -> Result<Duration, String> {
     let d = subrun::spec::units::parse_duration(text)?;
@@ -205,6 +321,70 @@ mod tests {
         assert_eq!(parse_timeout("1s"), Ok(Duration::from_secs(1)));
         assert!(parse_timeout("1").is_err());
         assert!(parse_timeout("0s").is_err());
+    }
+
+    #[test]
+    fn env_is_key_value_or_a_key_alone() {
+        let env = |key: &str, value: Option<&str>| EnvArg {
+            key: key.into(),
+            value: value.map(Into::into),
+        };
+        assert_eq!(parse_env("A=1"), Ok(env("A", Some("1"))));
+        assert_eq!(parse_env("A=b=c"), Ok(env("A", Some("b=c"))));
+        assert_eq!(parse_env("A="), Ok(env("A", Some(""))));
+        assert_eq!(parse_env("B"), Ok(env("B", None)));
+        assert!(parse_env("=1").is_err());
+        for old_spec_flag in ["spec.yaml", "envs/docker", "x.json"] {
+            let err = parse_env(old_spec_flag).unwrap_err();
+            assert!(err.contains("--spec FILE"), "{err}");
+        }
+    }
+
+    #[test]
+    fn dir_is_host_then_guest_then_ro() {
+        let dir = |host: &str, guest: Option<&str>, read_only| DirArg {
+            host: host.into(),
+            guest: guest.map(Into::into),
+            read_only,
+        };
+        assert_eq!(parse_dir("./data"), Ok(dir("./data", None, false)));
+        assert_eq!(
+            parse_dir("./data::/data:ro"),
+            Ok(dir("./data", Some("/data"), true))
+        );
+        assert_eq!(
+            parse_dir("/srv/x::/x:rw"),
+            Ok(dir("/srv/x", Some("/x"), false))
+        );
+        assert_eq!(parse_dir("/srv:ro"), Ok(dir("/srv", None, true)));
+        assert!(parse_dir("::/data").is_err());
+        assert!(parse_dir("./data::data").unwrap_err().contains("`/data`"));
+    }
+
+    #[test]
+    fn cwd_is_absolute() {
+        assert_eq!(parse_cwd("/data"), Ok("/data".into()));
+        assert!(parse_cwd("data").is_err());
+    }
+
+    #[test]
+    fn module_makes_the_command_optional_and_quiet_excludes_verbose() {
+        let cli = Cli::try_parse_from(["subrun", "run", "--module", "x.wasm"])
+            .expect("valid command line");
+        let Command::Run(args) = cli.command else {
+            panic!("expected run")
+        };
+        assert_eq!(args.module, Some(PathBuf::from("x.wasm")));
+        assert!(args.command.is_empty());
+        assert!(Cli::try_parse_from(["subrun", "run"]).is_err());
+        assert!(Cli::try_parse_from(["subrun", "run", "-q", "-v", "--", "x.wasm"]).is_err());
+        let cli = Cli::try_parse_from(["subrun", "run", "-vv", "-e", "A=1", "-e", "B", "--", "x"])
+            .expect("valid command line");
+        let Command::Run(args) = cli.command else {
+            panic!("expected run")
+        };
+        assert_eq!(args.verbose, 2);
+        assert_eq!(args.env.len(), 2);
     }
 
     #[test]

@@ -35,6 +35,58 @@ pub(crate) enum CliError {
     /// A command needs an interpreter guest that is not installed.
     #[error("{0}")]
     GuestMissing(String),
+    /// A `run` option the spec's runtime cannot honour.
+    #[error("{flag} is not supported by the `{kind}` runtime: {why}")]
+    Unsupported {
+        /// The option.
+        flag: &'static str,
+        /// The runtime kind.
+        kind: String,
+        /// Why, and what to do instead.
+        why: &'static str,
+    },
+    /// `-e KEY` names a variable whose value in this process is not UTF-8.
+    #[error("-e {key}: this process's value of `{key}` is not valid UTF-8; pass it as KEY=VALUE")]
+    EnvNotUtf8 {
+        /// The variable.
+        key: String,
+    },
+    /// A `--dir` host directory that cannot be shown.
+    #[error("--dir {}: {why}", arg.display())]
+    Dir {
+        /// The host directory as given.
+        arg: PathBuf,
+        /// Why.
+        why: String,
+    },
+    /// The `--module` file cannot be read.
+    #[error("cannot read the --module file {}", path.display())]
+    Module {
+        /// The file as given.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// The `--module` file lies under a guest path where the runtime would look instead.
+    #[error(
+        "--module {}: the path is also a guest path (under `{prefix}`), where the module would be read in the guest's view; move it elsewhere on the host",
+        path.display()
+    )]
+    ModuleShadowed {
+        /// The module's absolute host path.
+        path: PathBuf,
+        /// The guest prefix it lies under.
+        prefix: String,
+    },
+    /// A path that must become a guest path or a spec value is not UTF-8.
+    #[error("{flag} {}: the path is not valid UTF-8", path.display())]
+    NotUtf8 {
+        /// The option.
+        flag: &'static str,
+        /// The path.
+        path: PathBuf,
+    },
     /// The signal handlers could not be installed.
     #[error("cannot install the SIGINT/SIGTERM handlers")]
     Signals(#[source] std::io::Error),

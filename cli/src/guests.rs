@@ -1,11 +1,11 @@
 //! Interpreter guests (`python`, `python3`, `node`) in the CLI's specs: the default spec offers
-//! every installed guest, and a `wasi` spec given with `--env` gets the installed guests for
+//! every installed guest, and a `wasi` spec given with `--spec` gets the installed guests for
 //! the words its own `wasi.programs` does not define. The table and the guest directory are
 //! [`subrun_wasi::guests`]'s.
 
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 use subrun::EnvironmentSpec;
 use subrun_wasi::guests::{Guest, installed_programs, missing_message};
 
@@ -32,16 +32,7 @@ pub(crate) fn complete_programs(spec: &mut EnvironmentSpec, dir: Option<&Path>) 
     if installed.is_empty() {
         return;
     }
-    if !spec.backend.is_object() {
-        spec.backend = Value::Object(Map::new());
-    }
-    let Some(section) = spec.backend.as_object_mut() else {
-        return;
-    };
-    let programs = section
-        .entry("programs")
-        .or_insert_with(|| Value::Object(Map::new()));
-    if let Value::Object(programs) = programs {
+    if let Some(programs) = crate::grants::programs_mut(spec) {
         for (word, entry) in installed {
             programs.entry(word).or_insert(entry);
         }

@@ -16,6 +16,7 @@ mod dir_size;
 mod error;
 mod exit;
 mod gc;
+mod grants;
 mod guests;
 mod lazy_docker;
 mod registry;
@@ -32,7 +33,7 @@ use crate::error::{CliError, render_chain};
 
 fn main() {
     let cli = Cli::parse();
-    init_logging();
+    init_logging(&cli);
     let code = match run_cli(cli) {
         Ok(code) => code,
         Err(err) => {
@@ -43,17 +44,29 @@ fn main() {
     std::process::exit(code);
 }
 
-/// The log filter when neither `SUBRUN_LOG` nor `RUST_LOG` is set: warnings. (The local
-/// runtime's "trusted code only" notice is `info`; `run` prints it as one line, which
-/// `--quiet` hides.)
+/// The log filter of the commands other than `run` when `SUBRUN_LOG` is not set: warnings.
 const DEFAULT_LOG_FILTER: &str = "warn";
 
-/// Logs to stderr, filtered by `SUBRUN_LOG`, else `RUST_LOG`, else [`DEFAULT_LOG_FILTER`];
-/// colours only on a terminal.
-fn init_logging() {
-    let filter = EnvFilter::try_from_env("SUBRUN_LOG")
-        .or_else(|_| EnvFilter::try_from_default_env())
-        .unwrap_or_else(|_| EnvFilter::new(DEFAULT_LOG_FILTER));
+/// The log filter of `subrun run -v`, `-vv`, `-vvv`...
+const VERBOSE_LOG_FILTERS: [&str; 3] = ["info", "debug", "trace"];
+
+/// Logs to stderr, escaped, without colours. `run` logs nothing unless asked (its stderr is
+/// the command's, and a library's warning there would read as the command's bytes): `-v`
+/// asks for [`VERBOSE_LOG_FILTERS`], else `SUBRUN_LOG` (the usual `tracing` directives),
+/// else nothing. The other commands log `SUBRUN_LOG`, else [`DEFAULT_LOG_FILTER`].
+fn init_logging(cli: &Cli) {
+    let from_env = || EnvFilter::try_from_env("SUBRUN_LOG").ok();
+    let filter = match &cli.command {
+        Command::Run(args) if args.verbose > 0 => {
+            let level = usize::from(args.verbose).min(VERBOSE_LOG_FILTERS.len()) - 1;
+            Some(EnvFilter::new(VERBOSE_LOG_FILTERS[level]))
+        }
+        Command::Run(_) => from_env(),
+        _ => Some(from_env().unwrap_or_else(|| EnvFilter::new(DEFAULT_LOG_FILTER))),
+    };
+    let Some(filter) = filter else {
+        return;
+    };
     tracing_subscriber::fmt()
         .with_env_filter(filter)
         .with_writer(|| EscapingStderr)

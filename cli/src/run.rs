@@ -1,7 +1,8 @@
 //! `subrun run`: one command in a fresh session, its output streamed, its exit code returned.
 //!
 //! ```text
-//!  spec (--env FILE | default wasi spec) ─▶ Session::prepare (workspace copied in, assets)
+//!  spec (--spec FILE | default wasi spec) + grants (-e, --dir, --cwd, --no-workspace, --argv0,
+//!    --module) ─▶ Session::prepare (workspace copied in, assets)
 //!    ─▶ spawn (setup once) ─▶ stream(command) ─▶ chunks to the terminal as they arrive
 //!    ─▶ Finished(result) ─▶ session.close() ─▶ exit with the command's exit code
 //!  SIGINT/SIGTERM: kill the command, clean up, exit 130/143
@@ -21,6 +22,7 @@ use crate::default_spec::default_spec;
 use crate::dir_size::{MAX_BYTES, MAX_ENTRIES, check_size};
 use crate::error::{CliError, render_chain};
 use crate::exit::{BROKEN_PIPE, process_code};
+use crate::grants::grant;
 use crate::guests::{check_guest_word, complete_programs};
 use crate::signals::Signals;
 use crate::terminal::{Terminal, Written};
@@ -42,9 +44,15 @@ enum Ran {
 /// # Errors
 /// A [`CliError`] when subrun itself fails (exit code 125).
 pub(crate) async fn run(registry: &Registry, args: RunArgs) -> Result<i32, CliError> {
-    let command = command_line(&args.command);
-    let (spec, initial_dir) = choose_spec(&args, &command)?;
-    let request = request(&command, &args)?;
+    // With --module, COMMAND holds the module's arguments: no word of it is a command.
+    let command = match args.module {
+        Some(_) => String::new(),
+        None => command_line(&args.command),
+    };
+    let (mut spec, initial_dir) = choose_spec(&args, &command)?;
+    let grants = grant(&args, &mut spec, &command)?;
+    let host_file = host_file_word(&args, &spec, &command);
+    let request = request(&grants.command, &args)?;
     if spec.kind.as_str() == subrun_local::LocalRuntimeFactory::KIND && !args.quiet {
         eprintln!(
             "subrun: warning: the `local` runtime runs the command as a host process with your rights: use it for trusted code only (--quiet hides this)"
@@ -60,7 +68,15 @@ pub(crate) async fn run(registry: &Registry, args: RunArgs) -> Result<i32, CliEr
     }
     let session = builder.prepare().await.map_err(CliError::Prepare)?;
     let mut terminal = Terminal::new(!args.json);
-    let ran = drive(&session, request, &command, &mut terminal, &mut signals).await;
+    let ran = drive(
+        &session,
+        grants.spawn,
+        request,
+        &grants.display,
+        &mut terminal,
+        &mut signals,
+    )
+    .await;
     let closed = session.close().await.map_err(CliError::Close);
     let ran = match (ran, closed) {
         (Ok(ran), Ok(())) => ran,
@@ -86,6 +102,18 @@ pub(crate) async fn run(registry: &Registry, args: RunArgs) -> Result<i32, CliEr
                     .map_err(|e| CliError::Json(serde_json::Error::io(e)))?;
             } else if !args.quiet {
                 print_notes(&result, stopped);
+                if let Some(word) = host_file
+                    && stopped.is_none()
+                    && result.outcome
+                        == (Outcome::Exited {
+                            code: subrun::exit_code::NOT_FOUND,
+                        })
+                {
+                    eprintln!(
+                        "subrun: {} is a file on this host, but the words of a command are paths in the guest's view: run it from the host with --module {0}, or show its directory with --dir",
+                        subrun::terminal::escape(&word)
+                    );
+                }
             }
             Ok(stopped.unwrap_or_else(|| process_code(result.exit_code)))
         }
@@ -101,14 +129,25 @@ fn command_line(words: &[String]) -> String {
     }
 }
 
-/// The spec and the directory to copy in: `--env` (with `--workspace` if given), or the
+/// The first word of a `wasi` command when it is an absolute path to a file on this host: if
+/// the guest then does not find it (exit 127), a note says how to run a host module.
+fn host_file_word(args: &RunArgs, spec: &EnvironmentSpec, command: &str) -> Option<String> {
+    if args.module.is_some() || spec.kind.as_str() != "wasi" {
+        return None;
+    }
+    let word = shell_words::split(command).ok()?.into_iter().next()?;
+    // Ambient: a path the caller typed, probed on this host.
+    (word.starts_with('/') && Path::new(&word).is_file()).then_some(word)
+}
+
+/// The spec and the directory to copy in: `--spec` (with `--workspace` if given), or the
 /// default spec with `--workspace` or the current directory.
 fn choose_spec(
     args: &RunArgs,
     command: &str,
 ) -> Result<(EnvironmentSpec, Option<PathBuf>), CliError> {
     let guests = guest_dir();
-    if let Some(path) = &args.env {
+    if let Some(path) = &args.spec {
         let mut spec = EnvironmentSpec::from_path(path).map_err(CliError::LoadSpec)?;
         complete_programs(&mut spec, guests.as_deref());
         check_guest_word(&spec, command, guests.as_deref())?;
@@ -151,13 +190,14 @@ fn request(command: &str, args: &RunArgs) -> Result<ExecRequest, CliError> {
 /// Spawns the runtime and streams the command, killing it on a signal or a closed stdout.
 async fn drive(
     session: &Session,
+    spawn: SpawnOptions,
     request: ExecRequest,
     command: &str,
     terminal: &mut Terminal,
     signals: &mut Signals,
 ) -> Result<Ran, CliError> {
     let runtime = tokio::select! {
-        spawned = session.spawn(SpawnOptions::new()) => spawned.map_err(|source| CliError::Spawn {
+        spawned = session.spawn(spawn) => spawned.map_err(|source| CliError::Spawn {
             kind: session.spec().kind.to_string(),
             source,
         })?,

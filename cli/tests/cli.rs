@@ -242,7 +242,7 @@ fn run_timeout_ends_the_whole_command_within_the_deadline() {
     let out = subrun(cache.path())
         .env(key, value)
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .args(["--timeout", "1s", "--", "sleep 30 & sleep 30; echo never"])
         .output()
@@ -269,7 +269,7 @@ fn run_json_reports_the_timeout_and_the_output_so_far() {
     let cache = tempfile::tempdir().unwrap();
     let out = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .args(["--quiet", "--json", "--timeout", "1s", "--"])
         .arg("echo partial; sleep 30 & sleep 30; echo never")
@@ -289,7 +289,7 @@ fn run_json_has_outcome_exit_code_and_exact_output() {
     let cache = tempfile::tempdir().unwrap();
     let out = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .args([
             "--quiet",
@@ -316,7 +316,7 @@ fn run_plain_streams_both_streams_and_exits_with_the_commands_code() {
     let cache = tempfile::tempdir().unwrap();
     let out = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .args(["--quiet", "--", "printf out; printf err >&2; exit 7"])
         .output()
@@ -331,7 +331,7 @@ fn run_plain_delivers_output_before_the_command_ends() {
     let cache = tempfile::tempdir().unwrap();
     let mut child = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .args(["--quiet", "--", "echo first; sleep 5; echo second"])
         .stdout(Stdio::piped())
@@ -358,7 +358,7 @@ fn run_joins_several_arguments_with_shell_quoting() {
     let cache = tempfile::tempdir().unwrap();
     let out = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .args(["--quiet", "--", "printf", "%s|", "a b", "$HOME", "c"])
         .output()
@@ -376,7 +376,7 @@ fn run_workspace_is_copied_in_and_the_original_is_never_modified() {
     std::fs::write(dir.path().join("sub/keep.txt"), "keep\n").unwrap();
     let out = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .arg("--workspace")
         .arg(dir.path())
@@ -412,7 +412,7 @@ fn run_stdin_from_a_file() {
     std::fs::write(&input, b"line 1\nline 2 \xff\n").unwrap();
     let out = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .arg("--stdin")
         .arg(&input)
@@ -428,7 +428,7 @@ fn run_stdin_dash_streams_this_process_stdin() {
     let cache = tempfile::tempdir().unwrap();
     let mut child = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .args(["--quiet", "--stdin", "-", "--", "read a; echo got $a; cat"])
         .stdin(Stdio::piped())
@@ -457,7 +457,7 @@ fn run_without_stdin_gives_the_command_end_of_file() {
     let cache = tempfile::tempdir().unwrap();
     let mut child = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .args(["--quiet", "--", "cat; echo eof"])
         .stdin(Stdio::piped())
@@ -482,7 +482,7 @@ fn run_asset_is_rendered_and_copied_in_agent_mode() {
     asset_arg.push(&asset);
     let out = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .arg("--asset")
         .arg(&asset_arg)
@@ -494,7 +494,7 @@ fn run_asset_is_rendered_and_copied_in_agent_mode() {
     // In agent mode the asset is also copied into the workspace, at its name.
     let out = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .arg("--asset")
         .arg(&asset_arg)
@@ -513,7 +513,7 @@ fn run_interrupted_kills_the_command_and_exits_130() {
     let mut child = subrun(cache.path())
         .env(key, value)
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("local.yaml"))
         .args(["--", "echo started; sleep 30"])
         .stdout(Stdio::piped())
@@ -543,7 +543,7 @@ fn run_with_a_bad_spec_fails_with_125_and_the_error_chain() {
         .current_dir(data())
         .args([
             "run",
-            "--env",
+            "--spec",
             "invalid/unknown-type.yaml",
             "--",
             "echo never",
@@ -562,7 +562,7 @@ fn run_with_a_bad_spec_fails_with_125_and_the_error_chain() {
 fn run_with_a_missing_spec_file_fails_with_125() {
     let cache = tempfile::tempdir().unwrap();
     let out = subrun(cache.path())
-        .args(["run", "--env", "/nonexistent/spec.yaml", "--", "true"])
+        .args(["run", "--spec", "/nonexistent/spec.yaml", "--", "true"])
         .output()
         .unwrap();
     assert_eq!(code(&out), 125);
@@ -766,6 +766,526 @@ fn run_node_gets_the_shim_from_the_guest_directory() {
     assert!(text(&out.stderr).contains("node-shim.js missing"));
 }
 
+// ---------------------------------------------------------------- run: the guest's view
+
+/// The probe of the view tests, built from C once per build (`subrun build`, clang with
+/// wasi-libc): each argument `env:KEY`, `read:PATH`, `write:PATH`, `argv0` prints one line.
+const PROBE_C: &str = r#"#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+int main(int argc, char **argv) {
+  for (int i = 1; i < argc; i++) {
+    const char *a = argv[i];
+    if (!strncmp(a, "env:", 4)) {
+      const char *v = getenv(a + 4);
+      printf("%s=%s\n", a + 4, v ? v : "(unset)");
+    } else if (!strncmp(a, "read:", 5)) {
+      FILE *f = fopen(a + 5, "r");
+      char buf[256] = {0};
+      if (!f) { printf("read %s: %s\n", a + 5, strerror(errno)); continue; }
+      buf[fread(buf, 1, sizeof buf - 1, f)] = 0;
+      fclose(f);
+      printf("read %s: %s", a + 5, buf);
+    } else if (!strncmp(a, "write:", 6)) {
+      FILE *f = fopen(a + 6, "w");
+      if (!f) { printf("write %s: %s\n", a + 6, strerror(errno)); continue; }
+      fputs("written\n", f);
+      fclose(f);
+      printf("write %s: ok\n", a + 6);
+    } else if (!strcmp(a, "argv0")) {
+      printf("argv0=%s\n", argv[0]);
+    }
+  }
+  return 0;
+}
+"#;
+
+/// The probe module's bytes (built once per test build; concurrent tests race harmlessly
+/// to the same file, each renaming its own build into place).
+fn probe_wasm() -> Vec<u8> {
+    let dest = Path::new(env!("CARGO_TARGET_TMPDIR")).join("cli-view-probe.wasm");
+    if let Ok(bytes) = std::fs::read(&dest) {
+        return bytes;
+    }
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("probe.c"), PROBE_C).unwrap();
+    let out = subrun_build(cache.path(), dir.path(), &[os("probe.c")]);
+    assert_eq!(
+        code(&out),
+        0,
+        "clang with wasi-libc is required (scripts/setup.sh installs it); stderr: {}",
+        text(&out.stderr)
+    );
+    let staged = dest.with_extension(format!("{}.tmp", std::process::id()));
+    std::fs::copy(dir.path().join("probe.wasm"), &staged).unwrap();
+    std::fs::rename(&staged, &dest).unwrap();
+    std::fs::read(&dest).unwrap()
+}
+
+/// A WASI command that asks for the preopen at fd 3 and exits with the errno it gets
+/// (0 when there is one; 8, EBADF, when the guest has no directory at all).
+const PROBE_FD3_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "fd_prestat_get" (func $fd_prestat_get (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "proc_exit" (func $proc_exit (param i32)))
+  (memory (export "memory") 1)
+  (func (export "_start")
+    (call $proc_exit (call $fd_prestat_get (i32.const 3) (i32.const 0)))))
+"#;
+
+/// A WASI command that calls `sock_shutdown` (which wasmtime-wasi does not implement, and
+/// logs a warning about), then writes `guest-bytes` on stderr.
+const SOCK_SHUTDOWN_WAT: &str = r#"(module
+  (import "wasi_snapshot_preview1" "sock_shutdown" (func $sock_shutdown (param i32 i32) (result i32)))
+  (import "wasi_snapshot_preview1" "fd_write" (func $fd_write (param i32 i32 i32 i32) (result i32)))
+  (memory (export "memory") 1)
+  (data (i32.const 16) "guest-bytes\n")
+  (func (export "_start")
+    (drop (call $sock_shutdown (i32.const 1) (i32.const 2)))
+    (i32.store (i32.const 0) (i32.const 16))
+    (i32.store (i32.const 4) (i32.const 12))
+    (drop (call $fd_write (i32.const 2) (i32.const 0) (i32.const 1) (i32.const 8)))))
+"#;
+
+/// A WASI command that prints each of its environment variables on its own line.
+fn echo_env_wat() -> String {
+    ECHO_ARGS_WAT
+        .replace("args_sizes_get", "environ_sizes_get")
+        .replace("args_get", "environ_get")
+}
+
+/// `subrun run ARGS...` in `dir` (with a private cache in `cache`) and `env` set.
+fn run_in<A: AsRef<std::ffi::OsStr>>(
+    cache: &Path,
+    dir: &Path,
+    env: &[(&str, &std::ffi::OsStr)],
+    args: impl IntoIterator<Item = A>,
+) -> Output {
+    let mut cmd = subrun(cache);
+    cmd.current_dir(dir).arg("run").args(args);
+    for (key, value) in env {
+        cmd.env(key, value);
+    }
+    cmd.output().unwrap()
+}
+
+/// Asserts that the run exited with `expected` and printed `stdout`, showing stderr if not.
+fn assert_ran(out: &Output, expected: i32, stdout: &str) {
+    assert_eq!(code(out), expected, "stderr: {}", text(&out.stderr));
+    assert_eq!(text(&out.stdout), stdout);
+}
+
+/// A temporary directory holding the probe as `x.wasm`.
+fn dir_with_probe() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.wasm"), probe_wasm()).unwrap();
+    dir
+}
+
+#[test]
+fn run_env_and_dir_work_as_written() {
+    // subrun run -e A=1 -e B --dir ./data::/data:ro -- x.wasm
+    let cache = tempfile::tempdir().unwrap();
+    let dir = dir_with_probe();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/in.txt"), "from the host\n").unwrap();
+    let out = run_in(
+        cache.path(),
+        dir.path(),
+        &[("B", os("from this process")), ("C", os("not passed"))],
+        [
+            "-e",
+            "A=1",
+            "-e",
+            "B",
+            "--dir",
+            "./data::/data:ro",
+            "--",
+            "x.wasm",
+        ]
+        .into_iter()
+        .chain([
+            "env:A",
+            "env:B",
+            "env:C",
+            "read:/data/in.txt",
+            "write:/data/out.txt",
+        ]),
+    );
+    assert_ran(
+        &out,
+        0,
+        "A=1\nB=from this process\nC=(unset)\nread /data/in.txt: from the host\nwrite /data/out.txt: Operation not permitted\n",
+    );
+    assert_eq!(text(&out.stderr), "");
+    assert!(!dir.path().join("data/out.txt").exists());
+}
+
+#[test]
+fn run_env_key_alone_without_a_host_value_leaves_it_unset() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("env.wat"), echo_env_wat()).unwrap();
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .env_remove("SUBRUN_CLI_TEST_UNSET")
+        .args(["run", "-e", "SUBRUN_CLI_TEST_UNSET", "--env", "X=a=b"])
+        .args(["--", "env.wat"])
+        .output()
+        .unwrap();
+    assert_ran(&out, 0, "X=a=b\n");
+}
+
+#[test]
+fn run_dir_is_writable_without_ro_and_shown_at_its_host_path_without_guest() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = dir_with_probe();
+    let shared = tempfile::tempdir().unwrap();
+    let out_file = shared.path().join("out.txt");
+    let write = format!("write:{}", out_file.display());
+    let out = run_in(
+        cache.path(),
+        dir.path(),
+        &[],
+        [
+            os("--dir"),
+            shared.path().as_os_str(),
+            os("--"),
+            os("x.wasm"),
+            os(&write),
+        ],
+    );
+    assert_ran(&out, 0, &format!("write {}: ok\n", out_file.display()));
+    assert_eq!(std::fs::read_to_string(&out_file).unwrap(), "written\n");
+}
+
+#[test]
+fn run_option_errors_name_the_option() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let local = data().join("local.yaml");
+    let local = local.to_str().unwrap();
+    for (args, status, message) in [
+        (
+            &["--dir", "./missing::/data", "--", "x.wasm"][..],
+            125,
+            "subrun: --dir ./missing: No such file or directory",
+        ),
+        // The spec flag was `--env FILE`: the file is not taken for a variable's name.
+        (
+            &["--env", local, "--", "true"],
+            2,
+            "the spec is given with --spec FILE",
+        ),
+        (
+            &["--spec", local, "--dir", "/tmp", "--", "true"],
+            125,
+            "subrun: --dir is not supported by the `local` runtime: local commands see the host filesystem as it is: use the host path itself\n",
+        ),
+        (
+            &["--spec", local, "--no-workspace", "--", "true"],
+            125,
+            "subrun: --no-workspace is not supported by the `local` runtime",
+        ),
+        (
+            &["--cwd", "data", "--", "x.wasm"],
+            2,
+            "`data` is not absolute",
+        ),
+        (
+            &["--module", "missing.wasm"],
+            125,
+            "subrun: cannot read the --module file missing.wasm\n",
+        ),
+    ] {
+        let out = run_in(cache.path(), dir.path(), &[], args);
+        assert_eq!(code(&out), status, "{args:?}: {}", text(&out.stderr));
+        assert!(
+            text(&out.stderr).contains(message),
+            "{args:?}: {}",
+            text(&out.stderr)
+        );
+    }
+}
+
+#[test]
+fn run_python_with_cwd_in_a_mounted_directory_reads_the_callers_files() {
+    // subrun run --dir "$PWD" --cwd "$PWD" -- python main.py data.txt
+    let guests = real_guests();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let empty = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("main.py"),
+        "import sys\ntext = open(sys.argv[1]).read()\nprint('read', text.strip())\nopen('out.txt', 'w').write(text.upper())\n",
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("data.txt"), "caller's data\n").unwrap();
+    let pwd = dir.path().as_os_str();
+    // The workspace copy holds nothing: what the guest reads is the caller's directory.
+    let out = run_in(
+        cache.path(),
+        dir.path(),
+        &[
+            ("SUBRUN_GUEST_DIR", guests.as_os_str()),
+            ("XDG_CACHE_HOME", shared_wasm_cache().as_os_str()),
+        ],
+        [
+            os("--workspace"),
+            empty.path().as_os_str(),
+            os("--dir"),
+            pwd,
+            os("--cwd"),
+            pwd,
+        ]
+        .into_iter()
+        .chain([os("--"), os("python"), os("main.py"), os("data.txt")]),
+    );
+    assert_ran(&out, 0, "read caller's data\n");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("out.txt")).unwrap(),
+        "CALLER'S DATA\n"
+    );
+}
+
+#[test]
+fn run_cwd_below_the_workspace_and_outside_the_view() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = dir_with_probe();
+    std::fs::create_dir(dir.path().join("sub")).unwrap();
+    std::fs::write(dir.path().join("sub/in.txt"), "in sub\n").unwrap();
+    std::fs::copy(dir.path().join("x.wasm"), dir.path().join("sub/y.wasm")).unwrap();
+    // Relative paths, the guest's and the command word's, resolve in the working directory.
+    let out = run_in(
+        cache.path(),
+        dir.path(),
+        &[],
+        ["--cwd", "/workspace/sub", "--", "y.wasm", "read:in.txt"]
+            .into_iter()
+            .chain(["read:/workspace/sub/in.txt"]),
+    );
+    assert_ran(
+        &out,
+        0,
+        "read in.txt: in sub\nread /workspace/sub/in.txt: in sub\n",
+    );
+    let out = run_in(
+        cache.path(),
+        dir.path(),
+        &[],
+        ["--cwd", "/elsewhere", "--", "x.wasm"],
+    );
+    assert_eq!(code(&out), 125);
+    assert!(
+        text(&out.stderr).contains(
+            "wasi.cwd: `/elsewhere` is not in the guest's view, which holds /workspace (the workspace)\n"
+        ),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn run_cwd_on_local_runs_the_command_there() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = run_in(
+        cache.path(),
+        dir.path(),
+        &[],
+        [
+            os("--spec"),
+            data().join("local.yaml").as_os_str(),
+            os("--cwd"),
+        ]
+        .into_iter()
+        .chain([dir.path().as_os_str(), os("--quiet"), os("-e"), os("A=1")])
+        .chain([os("--"), os("pwd; echo $A")]),
+    );
+    assert_ran(&out, 0, &format!("{}\n1\n", dir.path().display()));
+}
+
+#[test]
+fn run_no_workspace_gives_the_guest_no_preopen() {
+    // subrun run --no-workspace -- x.wasm
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.wat"), PROBE_FD3_WAT).unwrap();
+    // With the workspace, fd 3 is its preopen; without, there is none: EBADF (8).
+    assert_ran(
+        &run_in(cache.path(), dir.path(), &[], ["--", "x.wat"]),
+        0,
+        "",
+    );
+    let out = run_in(
+        cache.path(),
+        dir.path(),
+        &[],
+        ["--no-workspace", "--", "x.wat"],
+    );
+    assert_ran(&out, 8, "");
+    assert_eq!(text(&out.stderr), "");
+}
+
+#[test]
+fn run_no_workspace_still_shows_the_dirs_asked_for() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = dir_with_probe();
+    std::fs::write(dir.path().join("in.txt"), "workspace file\n").unwrap();
+    std::fs::create_dir(dir.path().join("data")).unwrap();
+    std::fs::write(dir.path().join("data/in.txt"), "mounted file\n").unwrap();
+    // Command words still name modules in the workspace (relative ones: in the cwd).
+    let out = run_in(
+        cache.path(),
+        dir.path(),
+        &[],
+        [
+            "--no-workspace",
+            "--dir",
+            "data::/data",
+            "--cwd",
+            "/data",
+            "--",
+        ]
+        .into_iter()
+        .chain(["/workspace/x.wasm", "read:in.txt", "read:/workspace/in.txt"]),
+    );
+    assert_ran(
+        &out,
+        0,
+        "read in.txt: mounted file\nread /workspace/in.txt: No such file or directory\n",
+    );
+}
+
+#[test]
+fn run_quiet_prints_only_the_guests_bytes_on_stderr() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("x.wat"), SOCK_SHUTDOWN_WAT).unwrap();
+    for extra in [&["--quiet"][..], &[]] {
+        let out = run_in(
+            cache.path(),
+            dir.path(),
+            &[],
+            extra.iter().chain(&["--", "x.wat"]),
+        );
+        assert_ran(&out, 0, "");
+        assert_eq!(out.stderr, b"guest-bytes\n", "{extra:?}");
+    }
+    // -v asks for the libraries' logs, wasmtime-wasi's warning among them.
+    let out = run_in(cache.path(), dir.path(), &[], ["-v", "--", "x.wat"]);
+    let stderr = text(&out.stderr);
+    assert!(stderr.contains("guest-bytes\n"), "{stderr}");
+    assert!(
+        stderr.contains("p1 sock_shutdown is not implemented"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn run_argv0_is_what_the_guest_sees() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("args.wat"), ECHO_ARGS_WAT).unwrap();
+    let out = run_in(
+        cache.path(),
+        dir.path(),
+        &[],
+        ["--argv0", "my prog", "--", "args.wat", "a"],
+    );
+    assert_ran(&out, 0, "my prog\na\n");
+    // A program's argv[0] too.
+    let guests = fake_guests(cache.path());
+    let out = run_in(
+        cache.path(),
+        dir.path(),
+        &[("SUBRUN_GUEST_DIR", guests.as_os_str())],
+        ["--argv0", "python3.12", "--", "python", "main.py"],
+    );
+    assert_ran(&out, 0, "python3.12\nmain.py\n");
+}
+
+#[test]
+fn run_module_from_a_host_path_is_not_copied_in() {
+    let cache = tempfile::tempdir().unwrap();
+    let modules = tempfile::tempdir().unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+    let module = modules.path().join("args.wat");
+    std::fs::write(&module, ECHO_ARGS_WAT).unwrap();
+    std::fs::write(modules.path().join("probe.wasm"), probe_wasm()).unwrap();
+    let out = run_in(
+        cache.path(),
+        workspace.path(),
+        &[],
+        [
+            os("--module"),
+            module.as_os_str(),
+            os("--"),
+            os("python"),
+            os("a b"),
+        ],
+    );
+    // `python` is an argument here, not the (uninstalled) interpreter guest.
+    assert_ran(&out, 0, &format!("{}\npython\na b\n", module.display()));
+    // The guest sees the workspace, not the module's directory.
+    let probe = modules.path().join("probe.wasm");
+    let out = run_in(
+        cache.path(),
+        workspace.path(),
+        &[],
+        [
+            os("--module"),
+            probe.as_os_str(),
+            os("--argv0"),
+            os("probe"),
+        ]
+        .into_iter()
+        .chain([os("--"), os("argv0"), os("read:probe.wasm")]),
+    );
+    assert_ran(
+        &out,
+        0,
+        "argv0=probe\nread probe.wasm: No such file or directory\n",
+    );
+}
+
+#[test]
+fn run_absolute_host_path_outside_the_view_says_so() {
+    let cache = tempfile::tempdir().unwrap();
+    let modules = tempfile::tempdir().unwrap();
+    let workspace = tempfile::tempdir().unwrap();
+    let module = modules.path().join("hello.wat");
+    std::fs::write(&module, HELLO_WAT).unwrap();
+    let out = run_in(
+        cache.path(),
+        workspace.path(),
+        &[],
+        [os("--"), module.as_os_str()],
+    );
+    assert_eq!(code(&out), 127);
+    let path = module.display();
+    assert_eq!(
+        text(&out.stderr),
+        format!(
+            "subrun: {path}: not in the guest's view, which holds /workspace (the workspace), / (the workspace); a module on the host runs through a mount or a `wasi.programs` entry\nsubrun: {path} is a file on this host, but the words of a command are paths in the guest's view: run it from the host with --module {path}, or show its directory with --dir\n"
+        )
+    );
+    // Shown with --dir, the same path runs.
+    let out = run_in(
+        cache.path(),
+        workspace.path(),
+        &[],
+        [
+            os("--dir"),
+            modules.path().as_os_str(),
+            os("--"),
+            module.as_os_str(),
+        ],
+    );
+    assert_ran(&out, 3, "hello from wasm\n");
+}
+
 // ---------------------------------------------------------------- docker and gc
 
 #[test]
@@ -774,7 +1294,7 @@ fn docker_spec_fails_clearly_when_the_engine_is_unreachable() {
     let out = subrun(cache.path())
         .env("DOCKER_HOST", "unix:///nonexistent/docker.sock")
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("docker-python.yaml"))
         .args(["--", "true"])
         .output()
@@ -825,7 +1345,7 @@ fn run_docker_spec_runs_in_a_container_that_is_removed_afterwards() {
     .unwrap();
     let out = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(&spec)
         .arg("--workspace")
         .arg(dir.path())
@@ -847,11 +1367,46 @@ fn run_docker_spec_runs_in_a_container_that_is_removed_afterwards() {
 }
 
 #[test]
+fn run_docker_takes_env_dir_and_cwd() {
+    require_test_image();
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let data = tempfile::tempdir().unwrap();
+    std::fs::write(data.path().join("in.txt"), "from the host\n").unwrap();
+    let spec = cache.path().join("busybox.yaml");
+    std::fs::write(
+        &spec,
+        format!("type: docker\ndocker: {{ image: {TEST_IMAGE} }}\n"),
+    )
+    .unwrap();
+    let mut dir_arg = data.path().as_os_str().to_owned();
+    dir_arg.push("::/data:ro");
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .env("B", "from this process")
+        .arg("run")
+        .arg("--spec")
+        .arg(&spec)
+        .arg("--dir")
+        .arg(&dir_arg)
+        .args(["--cwd", "/data", "-e", "A=1", "-e", "B", "--"])
+        .arg("pwd; cat in.txt; echo \"$A/$B\"; touch new 2>/dev/null || echo read-only")
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 0, "stderr: {}", text(&out.stderr));
+    assert_eq!(
+        text(&out.stdout),
+        "/data\nfrom the host\n1/from this process\nread-only\n"
+    );
+    assert!(!data.path().join("new").exists());
+}
+
+#[test]
 fn run_docker_spec_with_a_missing_image_names_it() {
     let cache = tempfile::tempdir().unwrap();
     let out = subrun(cache.path())
         .arg("run")
-        .arg("--env")
+        .arg("--spec")
         .arg(data().join("docker-python.yaml"))
         .args(["--", "true"])
         .output()
@@ -1206,7 +1761,7 @@ fn the_python_grader_example_grades_both_submissions() {
             .current_dir(repo())
             .args([
                 "run",
-                "--env",
+                "--spec",
                 "examples/python-grader/grader.yaml",
                 "--workspace",
                 submission,

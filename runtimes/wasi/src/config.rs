@@ -11,6 +11,9 @@ use subrun::Mount;
 /// ```yaml
 /// wasi:
 ///   workdir: /workspace
+///   mount_workspace: true
+///   cwd: null
+///   argv0: null
 ///   programs:
 ///     python: { module: "{{static:python}}/python.wasm", deadline_factor: 8 }
 ///   deterministic: false
@@ -23,6 +26,22 @@ pub struct WasiConfig {
     /// (the workspace is also preopened at `/`). Default `/workspace`.
     #[serde(default = "default_workdir")]
     pub workdir: String,
+    /// Preopen the workspace (at `workdir`, and at `/` unless `cwd` says otherwise). `false`:
+    /// the guest sees no workspace at all; command words still name modules in it (the host
+    /// reads them), as `wasmtime run x.wasm` reads a module no `--dir` shows. Default `true`.
+    #[serde(default = "default_true")]
+    pub mount_workspace: bool,
+    /// The guest's working directory, a guest path in the view: the workdir, a mount's
+    /// `target`, a static asset directory, or a directory below one. Relative paths (of the
+    /// guest, and relative command words) resolve there, as for a process started with
+    /// `cwd=`; so do absolute paths outside every other preopen (it is what `/` shows, since
+    /// wasi-libc starts every program at `/`). Default: the workdir.
+    #[serde(default)]
+    pub cwd: Option<String>,
+    /// `argv[0]` of every module this runtime runs (setup commands included), instead of the
+    /// command word or a program's own `argv0`. Default: none.
+    #[serde(default)]
+    pub argv0: Option<String>,
     /// Command words that run an interpreter or tool module (`python`, `node`...).
     #[serde(default)]
     pub programs: BTreeMap<String, ProgramConfig>,
@@ -49,6 +68,9 @@ impl Default for WasiConfig {
     fn default() -> Self {
         Self {
             workdir: default_workdir(),
+            mount_workspace: true,
+            cwd: None,
+            argv0: None,
             programs: BTreeMap::new(),
             deterministic: false,
             seed: 0,
@@ -61,6 +83,10 @@ impl Default for WasiConfig {
 
 fn default_workdir() -> String {
     "/workspace".to_string()
+}
+
+fn default_true() -> bool {
+    true
 }
 
 fn default_table_elements() -> u64 {

@@ -69,6 +69,20 @@ impl WasiRuntimeFactory {
             ),
             Err(m) => issue("wasi.workdir", m),
         }
+        if let Some(cwd) = &config.cwd {
+            match normalize_guest_path(cwd) {
+                Ok(c) if c != *cwd => issue(
+                    "wasi.cwd",
+                    format!("`{cwd}` must be a normalized absolute path, like `{c}`"),
+                ),
+                Ok(c) if config.workdir == "/" && c != "/" => issue(
+                    "wasi.cwd",
+                    "needs a `wasi.workdir` other than `/`: the working directory is what `/` shows".into(),
+                ),
+                Ok(_) => {}
+                Err(m) => issue("wasi.cwd", m),
+            }
+        }
         for (name, p) in &config.programs {
             let key = format!("wasi.programs.{name}");
             if name.is_empty() || name.contains('/') || name.contains(char::is_whitespace) {
@@ -229,6 +243,8 @@ impl RuntimeFactory for WasiRuntimeFactory {
             })
             .collect();
         let view = GuestView::build(&config, &ctx.workspace, &ctx.spec.assets, &mounts)?;
+        view.check_cwd()
+            .map_err(|msg| RuntimeError::Spec(SpecError::new(&spec.origin, "wasi.cwd", msg)))?;
         let cache_dir: Option<PathBuf> = config
             .cache_dir
             .as_ref()

@@ -4,7 +4,8 @@
 //! inside wasmtime, with nothing granted but what the spec grants.
 //!
 //! ```text
-//!  spawn ──▶ GuestView (workspace rw at workdir and /, assets ro at /static, mounts)
+//!  spawn ──▶ GuestView (workspace rw at workdir, the working directory at /, assets ro at
+//!    │        /static, mounts)
 //!    │
 //!  execute(command)
 //!    ├─ split into words (no shell; operators refused)

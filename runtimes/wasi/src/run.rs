@@ -143,26 +143,17 @@ impl Inner {
                 FsPerms::ReadOnly
             }
         };
-        let ws = &self.view.workspace;
-        let open = |b: &mut WasiCtxBuilder, host: &std::path::Path, guest: &str, w: bool| {
-            b.preopened_dir(host, guest, perms(w))
-                .map(|_| ())
+        let dirs = self.view.preopens_for(&inv.program_mounts)?;
+        for d in &dirs {
+            b.preopened_dir(&d.host, &d.guest, perms(d.writable))
                 .map_err(|e| {
                     RuntimeError::backend(
-                        format!("preopen `{}` at `{guest}`", host.display()),
+                        format!("preopen `{}` at `{}`", d.host.display(), d.guest),
                         std::io::Error::other(format!("{e:#}")),
                     )
-                })
-        };
-        open(&mut b, &ws.host, &self.view.workdir, true)?;
-        if self.view.workdir != "/" {
-            open(&mut b, &ws.host, "/", true)?;
+                })?;
         }
-        let mut preopen_count = 2;
-        for p in self.view.preopens.iter().chain(&inv.program_mounts) {
-            open(&mut b, &p.host, &p.guest, p.writable)?;
-            preopen_count += 1;
-        }
+        let preopen_count = dirs.len();
         if self.config.deterministic {
             crate::determinism::make_deterministic(&mut b, self.config.seed);
         }

@@ -128,6 +128,33 @@ async fn hello_world_prints_exact_bytes() {
     drop(r.dir);
 }
 
+/// Regression guard: `wasi.cwd` below the workdir is opened beneath the workspace at each
+/// command, so a symlink the submission (or a setup command) left there cannot make `/` show a
+/// host directory.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cwd_that_is_a_symlink_out_of_the_workspace_is_refused() {
+    let spec = "type: wasi\nwasi: { cwd: /workspace/link }\n";
+    let r = spawn(spec, &[("hello.wat", &hello())]).await;
+    std::os::unix::fs::symlink("/etc", r.dir.path().join("link")).unwrap();
+    let err =
+        r.rt.execute(ExecRequest::new("/workspace/hello.wat"))
+            .await
+            .unwrap_err();
+    assert!(
+        anyhow_like(&err).contains("open the working directory `/workspace/link`"),
+        "{}",
+        anyhow_like(&err)
+    );
+    // A real directory there works, and `/` shows it.
+    std::fs::remove_file(r.dir.path().join("link")).unwrap();
+    std::fs::create_dir(r.dir.path().join("link")).unwrap();
+    std::fs::write(r.dir.path().join("link/hello.wat"), hello()).unwrap();
+    for cmd in ["hello.wat", "/hello.wat", "/workspace/link/hello.wat"] {
+        let res = r.rt.execute(ExecRequest::new(cmd)).await.unwrap();
+        assert_eq!(&res.stdout[..], b"hello\n", "{cmd}");
+    }
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn proc_exit_codes_are_exit_codes() {
     for code in [0, 3, 125, 126, 200, 255] {
