@@ -12,7 +12,8 @@
 //!    ├─ resolve: wasi.programs entry | .wasm/.wat in the view | exit 127
 //!    ├─ compile once per (sha256, engine settings): memory cache + InstancePre, disk cache
 //!    ├─ WASI context: argv, merged env, stdin, capped streaming stdout/stderr, preopens
-//!    └─ supervisor: epoch deadline + async host calls (sleep, stdin) + kill switch
+//!    └─ run: the driver's stop (deadline, kill, output cap) at each epoch tick + async host
+//!       calls (sleep, stdin) dropped at once
 //!         └─▶ Outcome: Exited | TimedOut | Killed | ResourceExceeded | Trapped
 //! ```
 //!
