@@ -180,6 +180,32 @@ pub fn installed_programs(dir: &Path) -> BTreeMap<String, ProgramConfig> {
     programs
 }
 
+/// What the default spec is called in messages.
+pub const DEFAULT_SPEC_ORIGIN: &str = "default spec";
+
+/// The spec `subrun run` (and Python's `Spec.default()`) uses when none is given: `type: wasi`,
+/// name `default`, every limit at its default (10s, 512MiB, 16MiB of output per stream, 256
+/// open files), the workspace at `/workspace`, and a `wasi.programs` entry for each
+/// interpreter guest installed in `guest_dir`.
+///
+/// # Errors
+/// Only if the engine refuses the document (a bug).
+pub fn default_spec(
+    guest_dir: Option<&Path>,
+    base_dir: &Path,
+) -> Result<subrun::EnvironmentSpec, subrun::SpecError> {
+    let programs = guest_dir.map(installed_programs).unwrap_or_default();
+    let doc = serde_json::json!({
+        "type": "wasi",
+        "name": "default",
+        "wasi": {
+            "workdir": "/workspace",
+            "programs": serde_json::to_value(programs).expect("program entries are plain data"),
+        },
+    });
+    subrun::EnvironmentSpec::from_value(doc, DEFAULT_SPEC_ORIGIN, base_dir)
+}
+
 /// When `word` runs a known guest that is not installed in `dir`: what is missing and how to
 /// fetch it. `None` for other words and for installed guests.
 pub fn missing_message(word: &str, dir: Option<&Path>) -> Option<String> {
