@@ -24,6 +24,7 @@ mod cache;
 mod config;
 mod determinism;
 mod engine;
+mod error;
 mod factory;
 pub mod guests;
 mod quota;
@@ -36,6 +37,7 @@ mod view;
 pub use cache::{CacheStats, PruneSummary, prune as prune_cache};
 pub use config::{EntryKind, ProgramConfig, WasiConfig};
 pub use engine::{WasiEngine, WasiEngineConfig, default_cache_dir};
+pub use error::WasiError;
 pub use factory::WasiRuntimeFactory;
 pub use runtime::{WasiBackend, WasiRunning, WasiRuntime};
 
