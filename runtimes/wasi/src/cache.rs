@@ -472,9 +472,8 @@ fn store_artifact(dir: &Path, path: &Path, module: &Module) -> std::io::Result<(
             dir.display()
         )));
     }
-    let bytes = module
-        .serialize()
-        .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+    // wasmtime's error boxed whole: the io error shows its message, its chain stays the source.
+    let bytes = module.serialize().map_err(std::io::Error::other)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o600))?;

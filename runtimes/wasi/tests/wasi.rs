@@ -521,4 +521,21 @@ async fn a_load_failure_is_a_wasi_error_with_wasmtimes_error_as_its_source() {
         let cause = std::error::Error::source(wasi).expect("wasmtime's error is kept");
         assert!(!top.contains(&cause.to_string()), "{top:?} repeats {cause}");
     }
+
+    // Refusals without a cause to keep: a directory, a precompiled artifact.
+    std::fs::create_dir(r.dir.path().join("dir.wasm")).unwrap();
+    let cwasm = wasmtime::Engine::default()
+        .precompile_module(hello().as_bytes())
+        .unwrap();
+    std::fs::write(r.dir.path().join("pre.wasm"), cwasm).unwrap();
+    for (cmd, top) in [
+        ("dir.wasm", "module `dir.wasm` is not a regular file"),
+        (
+            "pre.wasm",
+            "module `pre.wasm` is a precompiled artifact; pass the .wasm or .wat source",
+        ),
+    ] {
+        let err = r.rt.execute(ExecRequest::new(cmd)).await.unwrap_err();
+        assert_eq!(anyhow_like(&err), format!("load the module failed: {top}"));
+    }
 }
