@@ -14,7 +14,7 @@ pub(crate) enum CliError {
     AsyncRuntime(#[source] std::io::Error),
     /// The WebAssembly engine could not be created.
     #[error("cannot create the wasi runtime")]
-    WasiEngine(#[source] RuntimeError),
+    WasiEngine(#[source] subrun_wasi::WasiError),
     /// The spec file could not be loaded.
     #[error(transparent)]
     LoadSpec(SpecError),

@@ -558,6 +558,97 @@ fn run_with_a_bad_spec_fails_with_125_and_the_error_chain() {
     ");
 }
 
+/// Asserts that an error report prints each cause once: no line twice, and no line that
+/// contains the text of a cause printed below it.
+fn assert_each_cause_once(stderr: &str) {
+    let lines: Vec<&str> = stderr
+        .lines()
+        .map(|l| {
+            l.strip_prefix("subrun: ")
+                .or_else(|| l.strip_prefix("  caused by: "))
+                .unwrap_or_else(|| panic!("not an error report line: {l:?}"))
+        })
+        .collect();
+    for (i, line) in lines.iter().enumerate() {
+        for cause in &lines[i + 1..] {
+            assert!(
+                !line.contains(cause),
+                "{line:?} repeats its cause {cause:?}:\n{stderr}"
+            );
+        }
+    }
+}
+
+/// Regression (issue 10): wasi flattened wasmtime's and the OS's errors into its own
+/// messages, so the CLI printed an unreadable module's I/O error twice, and a compile or
+/// link error inside the line of its parent. Each cause is now its own line, once.
+#[test]
+fn run_wasi_load_failures_print_each_cause_once() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let ws = dir.path().join("ws");
+    std::fs::create_dir(&ws).unwrap();
+    std::fs::write(ws.join("text.wasm"), "not a module\n").unwrap();
+    std::fs::write(
+        ws.join("imports.wat"),
+        r#"(module (import "env" "launch_missiles" (func)) (func (export "_start")))"#,
+    )
+    .unwrap();
+    let run = |cwd: &Path, args: &[&str]| {
+        let out = subrun(cache.path())
+            .current_dir(cwd)
+            .arg("run")
+            .args(args)
+            .output()
+            .unwrap();
+        assert_eq!(code(&out), 125, "{args:?}: {}", text(&out.stderr));
+        assert_eq!(text(&out.stdout), "");
+        let stderr = text(&out.stderr).replace(&dir.path().display().to_string(), "[DIR]");
+        assert_each_cause_once(&stderr);
+        stderr
+    };
+
+    insta::assert_snapshot!(run(dir.path(), &["--workspace", "ws", "--", "text.wasm"]), @r"
+    subrun: cannot run `text.wasm`
+      caused by: load the module failed
+      caused by: cannot compile module `text.wasm`
+      caused by: expected `(`\n     --> <anon>:1:1\n      |\n    1 | not a module\n      | ^
+    ");
+    insta::assert_snapshot!(run(dir.path(), &["--workspace", "ws", "--", "imports.wat"]), @r"
+    subrun: cannot run `imports.wat`
+      caused by: load the module failed
+      caused by: cannot link module `imports.wat`
+      caused by: unknown import: `env::launch_missiles` has not been defined
+    ");
+
+    // A module the spec names on the host that cannot be read: a symlink loop (which even
+    // root cannot read) and a directory.
+    std::os::unix::fs::symlink("loop.wasm", dir.path().join("loop.wasm")).unwrap();
+    std::fs::create_dir(dir.path().join("dir.wasm")).unwrap();
+    let spec = dir.path().join("spec.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "type: wasi\nwasi: {{ programs: {{ loop: {{ module: \"{0}/loop.wasm\" }}, dir: {{ module: \"{0}/dir.wasm\" }} }} }}\n",
+            dir.path().display()
+        ),
+    )
+    .unwrap();
+    let spec = spec.to_str().unwrap();
+    insta::assert_snapshot!(run(&ws, &["--spec", spec, "--", "loop"]), @r"
+    subrun: cannot run `loop`
+      caused by: load the module failed
+      caused by: cannot read module `[DIR]/loop.wasm`
+      caused by: Too many levels of symbolic links (os error 40)
+    ");
+    insta::assert_snapshot!(run(&ws, &["--spec", spec, "--", "dir"]), @r"
+    subrun: cannot run `dir`
+      caused by: load the module failed
+      caused by: cannot read module `[DIR]/dir.wasm`
+      caused by: Is a directory (os error 21)
+    ");
+}
+
 #[test]
 fn run_with_a_missing_spec_file_fails_with_125() {
     let cache = tempfile::tempdir().unwrap();

@@ -30,7 +30,8 @@ pub enum RuntimeError {
         #[source]
         source: CommandError,
     },
-    /// A placeholder in the command or env could not be rendered.
+    /// A placeholder in the command or env of a request could not be rendered. From
+    /// `Session::spawn` the same failure is [`Error::Placeholder`].
     #[error("cannot render placeholders")]
     Placeholder(#[from] PlaceholderError),
     /// A setup command failed; the spawn fails with its output.
@@ -49,7 +50,8 @@ pub enum RuntimeError {
         /// What was asked for.
         what: String,
     },
-    /// The spec was refused.
+    /// The spec or a spawn option was refused at spawn time. Through [`Error`] it arrives as
+    /// [`Error::Spec`], like a spec refused by `prepare`.
     #[error(transparent)]
     Spec(#[from] SpecError),
     /// An operation against the backend failed; `operation` says which (`create container`,
@@ -140,19 +142,22 @@ fn list(known: &[RuntimeKind]) -> String {
 }
 
 /// Any error the engine reports, one namespace for callers that do not care which layer.
+///
+/// Each failure has one route: a spec problem is [`Error::Spec`] whether `prepare` or the
+/// runtime's spawn found it, and a placeholder that does not render is
+/// [`Error::Placeholder`] wherever it was written (case data, spawn options).
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A spec problem.
+    /// A spec problem: refused by the runtime (at `prepare` or at spawn), an unknown runtime
+    /// type, an unknown placeholder in the spec.
     #[error(transparent)]
     Spec(#[from] SpecError),
-    /// A registry problem.
+    /// A runtime problem; never [`RuntimeError::Spec`] or [`RuntimeError::Placeholder`],
+    /// which arrive as [`Error::Spec`] and [`Error::Placeholder`].
     #[error(transparent)]
-    Registry(#[from] RegistryError),
-    /// A runtime problem.
-    #[error(transparent)]
-    Runtime(#[from] RuntimeError),
-    /// A `{{static:NAME}}` placeholder in case data could not be rendered.
+    Runtime(RuntimeError),
+    /// A `{{static:NAME}}` placeholder in case data or in spawn options could not be rendered.
     #[error(transparent)]
     Placeholder(#[from] PlaceholderError),
     /// An asset problem.
@@ -167,4 +172,35 @@ pub enum Error {
     /// An input file problem.
     #[error(transparent)]
     Input(#[from] crate::input::InputError),
+}
+
+impl Error {
+    /// The bound of [`WorkspaceLimits`](crate::workspace::WorkspaceLimits) this error
+    /// reports, whichever layer found it (the workspace, a snapshot, an input file).
+    pub fn limit_exceeded(&self) -> Option<&crate::workspace::LimitExceeded> {
+        use crate::workspace::WorkspaceError;
+        match self {
+            Error::Workspace(WorkspaceError::Limit(l))
+            | Error::Snapshot(crate::snapshot::SnapshotError::Workspace(WorkspaceError::Limit(
+                l,
+            )))
+            | Error::Input(crate::input::InputError::Workspace(WorkspaceError::Limit(l))) => {
+                Some(l)
+            }
+            _ => None,
+        }
+    }
+}
+
+impl From<RuntimeError> for Error {
+    /// Lifts [`RuntimeError::Spec`] to [`Error::Spec`] and [`RuntimeError::Placeholder`] to
+    /// [`Error::Placeholder`], so each failure has one route; wraps the rest in
+    /// [`Error::Runtime`].
+    fn from(e: RuntimeError) -> Self {
+        match e {
+            RuntimeError::Spec(e) => Error::Spec(e),
+            RuntimeError::Placeholder(e) => Error::Placeholder(e),
+            other => Error::Runtime(other),
+        }
+    }
 }

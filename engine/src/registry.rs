@@ -71,9 +71,18 @@ impl Registry {
     /// # Errors
     /// A [`SpecError`] at key `type` for an unknown runtime, or the runtime's own errors.
     pub fn validate(&self, spec: &EnvironmentSpec) -> Result<(), SpecError> {
+        self.validated(spec).map(|_| ())
+    }
+
+    /// As [`validate`](Self::validate), handing back the factory that accepted the spec.
+    pub(crate) fn validated(
+        &self,
+        spec: &EnvironmentSpec,
+    ) -> Result<Arc<dyn RuntimeFactory>, SpecError> {
         let factory = self
             .get(&spec.kind)
             .map_err(|e| SpecError::new(&spec.origin, "type", e.to_string()))?;
-        factory.validate(spec)
+        factory.validate(spec)?;
+        Ok(factory)
     }
 }

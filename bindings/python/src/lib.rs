@@ -196,7 +196,10 @@ impl PySpec {
 
     /// Reads a spec file (YAML, or JSON when the name ends in `.json`).
     #[staticmethod]
-    #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts arguments by value")]
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "pyo3 extracts arguments by value"
+    )]
     fn from_path(path: PathBuf) -> PyResult<Self> {
         EnvironmentSpec::from_path(&path)
             .map(|spec| Self { spec })
@@ -552,7 +555,10 @@ impl PySession {
     /// (the original is never modified), `assets` shown read-only at `/static/NAME`.
     #[new]
     #[pyo3(signature = (spec = None, *, workspace = None, assets = None))]
-    #[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts arguments by value")]
+    #[expect(
+        clippy::needless_pass_by_value,
+        reason = "pyo3 extracts arguments by value"
+    )]
     fn new(
         py: Python<'_>,
         spec: Option<PyRef<'_, PySpec>>,
@@ -629,7 +635,10 @@ impl PySession {
 #[pyfunction]
 #[pyo3(signature = (command, *, workspace = None, spec = None, timeout = None, stdin = None, env = None, assets = None))]
 #[expect(clippy::too_many_arguments, reason = "Python's keyword arguments")]
-#[expect(clippy::needless_pass_by_value, reason = "pyo3 extracts arguments by value")]
+#[expect(
+    clippy::needless_pass_by_value,
+    reason = "pyo3 extracts arguments by value"
+)]
 fn run(
     py: Python<'_>,
     command: &str,

@@ -116,13 +116,12 @@ impl SessionBuilder {
     /// workspace is removed again.
     ///
     /// # Errors
-    /// [`Error::Spec`] for a spec the runtime refuses or an unknown placeholder,
-    /// [`Error::Registry`] for an unknown runtime type, [`Error::Assets`] listing every asset
-    /// problem, [`Error::Workspace`] / [`Error::Snapshot`] for filesystem failures.
+    /// [`Error::Spec`] for an unknown runtime type, a spec the runtime refuses or an unknown
+    /// placeholder, [`Error::Assets`] listing every asset problem, [`Error::Workspace`] /
+    /// [`Error::Snapshot`] for filesystem failures.
     pub async fn prepare(self) -> Result<Session, Error> {
         let spec = self.spec;
-        self.registry.validate(&spec)?;
-        let factory = self.registry.get(&spec.kind)?;
+        let factory = self.registry.validated(&spec)?;
 
         let mut groups = spec.asset_group_list(AssetOrigin::SpecFile);
         for (i, g) in self.caller_groups.into_iter().enumerate() {

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use super::runtime::SessionRuntime;
 use super::{Session, lock};
 use crate::env::base_env;
-use crate::error::{Error, RuntimeError};
+use crate::error::Error;
 use crate::runtime::{Mode, Mount, PortBinding, SpawnContext, SubmissionRuntime};
 use crate::spec::SetupConfig;
 
@@ -108,15 +108,17 @@ impl Session {
     /// it. The session keeps it for cleanup.
     ///
     /// # Errors
-    /// [`Error::Runtime`]: a placeholder in `opts` that does not render, a failing setup
-    /// command ([`RuntimeError::SetupFailed`] with its output) or a backend failure.
+    /// [`Error::Placeholder`] for a placeholder in `opts` that does not render,
+    /// [`Error::Spec`] for a spec or option the runtime refuses at spawn, [`Error::Runtime`]
+    /// for a failing setup command ([`SetupFailed`](crate::error::RuntimeError::SetupFailed),
+    /// with its output) or a backend failure.
     pub async fn spawn(&self, opts: SpawnOptions) -> Result<Arc<dyn SubmissionRuntime>, Error> {
-        let render = |s: &str| self.resolved.render(s).map_err(RuntimeError::from);
+        let render = |s: &str| self.resolved.render(s).map_err(Error::Placeholder);
         let spawn_env = opts
             .env
             .iter()
             .map(|(k, v)| Ok((k.clone(), render(v)?)))
-            .collect::<Result<BTreeMap<_, _>, RuntimeError>>()?;
+            .collect::<Result<BTreeMap<_, _>, Error>>()?;
         let mut rendered = opts.clone();
         rendered.extra_setup = opts.extra_setup.as_deref().map(render).transpose()?;
         let setup = rendered.setup_commands(&self.resolved.spec.setup, self.mode);

@@ -78,7 +78,7 @@ pub(crate) fn detect(archive: &[u8]) -> Result<Compression, SnapshotError> {
 ///
 /// # Errors
 /// [`SnapshotError::Decompress`] for a truncated or corrupt stream;
-/// [`SnapshotError::Limit`] when it unpacks to more than `max_out` bytes.
+/// [`SnapshotError::Workspace`] with a limit when it unpacks to more than `max_out` bytes.
 pub(crate) fn decompress(
     archive: &[u8],
     compression: Compression,
@@ -86,7 +86,7 @@ pub(crate) fn decompress(
     limits: &WorkspaceLimits,
 ) -> Result<Vec<u8>, SnapshotError> {
     let too_large = |what: String| {
-        SnapshotError::Limit(LimitExceeded::new(
+        SnapshotError::from(LimitExceeded::new(
             "max_snapshot_bytes",
             limits.max_snapshot_bytes,
             format!(

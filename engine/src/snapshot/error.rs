@@ -3,7 +3,7 @@
 use std::io;
 
 use crate::spec::Compression;
-use crate::workspace::WorkspaceError;
+use crate::workspace::{LimitExceeded, WorkspaceError};
 
 /// A snapshot could not be taken, read or restored.
 #[derive(Debug, thiserror::Error)]
@@ -17,7 +17,9 @@ pub enum SnapshotError {
         /// What is wrong.
         message: String,
     },
-    /// Reading or writing the workspace failed (or a path led outside it).
+    /// Reading or writing the workspace failed (or a path led outside it), or a bound of
+    /// [`WorkspaceLimits`](crate::WorkspaceLimits) was reached (`WorkspaceError::Limit`),
+    /// also while reading an archive (members, bytes, nesting), before anything was written.
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
     /// The bytes are neither a tar archive nor a gzip, bzip2 or xz stream.
@@ -67,10 +69,6 @@ pub enum SnapshotError {
         /// Which length is over.
         reason: String,
     },
-    /// A bound of [`WorkspaceLimits`](crate::workspace::WorkspaceLimits) was reached while reading an
-    /// archive (members, bytes, nesting), before anything was written.
-    #[error(transparent)]
-    Limit(#[from] crate::workspace::LimitExceeded),
     /// A member of a kind snapshots do not hold (device, FIFO, sparse file...).
     #[error(
         "snapshot archive member `{path}` is a {kind}: only files, directories and symlinks are restored"
@@ -105,4 +103,12 @@ pub enum SnapshotError {
         "checkpoints are for agent mode: this session is in evaluation mode (use `update_snapshot` to take a snapshot)"
     )]
     NotAgentMode,
+}
+
+impl From<LimitExceeded> for SnapshotError {
+    /// A bound reached: [`SnapshotError::Workspace`] with [`WorkspaceError::Limit`], the one
+    /// route a limit takes through a snapshot.
+    fn from(e: LimitExceeded) -> Self {
+        SnapshotError::Workspace(WorkspaceError::Limit(e))
+    }
 }

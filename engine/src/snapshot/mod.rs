@@ -121,7 +121,7 @@ impl Snapshot {
     /// absolute names, symlinks or hard links leading outside),
     /// [`SnapshotError::UnsupportedMember`] for devices, FIFOs and the like,
     /// [`SnapshotError::PathTooLong`] for names no filesystem stores, and
-    /// [`SnapshotError::Limit`] for archives past a bound.
+    /// [`SnapshotError::Workspace`] with a limit for archives past a bound.
     pub fn from_archive_bytes(bytes: impl Into<Bytes>) -> Result<Self, SnapshotError> {
         Self::from_archive_bytes_with_limits(bytes, &WorkspaceLimits::default())
     }
@@ -184,7 +184,7 @@ impl Snapshot {
         };
         let max = tar_read::max_tar_bytes(limits);
         let too_large = |size: u64| {
-            SnapshotError::Limit(LimitExceeded::new(
+            SnapshotError::from(LimitExceeded::new(
                 "max_snapshot_bytes",
                 limits.max_snapshot_bytes,
                 format!(

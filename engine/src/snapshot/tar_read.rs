@@ -76,8 +76,8 @@ pub(crate) fn max_tar_bytes(limits: &WorkspaceLimits) -> u64 {
 ///
 /// # Errors
 /// [`SnapshotError::UnsafeMember`], [`SnapshotError::UnsupportedMember`],
-/// [`SnapshotError::PathTooLong`], [`SnapshotError::Limit`], [`SnapshotError::Truncated`] or
-/// [`SnapshotError::Corrupt`], naming the member.
+/// [`SnapshotError::PathTooLong`], [`SnapshotError::Workspace`] (a limit),
+/// [`SnapshotError::Truncated`] or [`SnapshotError::Corrupt`], naming the member.
 pub(crate) fn parse_tar(
     tar: &[u8],
     limits: &WorkspaceLimits,

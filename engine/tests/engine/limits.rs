@@ -23,12 +23,8 @@ fn sparse(ws: &Workspace, rel: &str, len: u64) {
 
 /// The bound an error reports, whichever layer carries it.
 fn limit_of(err: &Error) -> &LimitExceeded {
-    match err {
-        Error::Workspace(WorkspaceError::Limit(l))
-        | Error::Snapshot(SnapshotError::Workspace(WorkspaceError::Limit(l)))
-        | Error::Snapshot(SnapshotError::Limit(l)) => l,
-        other => panic!("expected a limit error, got {other}"),
-    }
+    err.limit_exceeded()
+        .unwrap_or_else(|| panic!("expected a limit error, got {err}"))
 }
 
 fn ws_limit(err: &WorkspaceError) -> &LimitExceeded {
@@ -40,7 +36,7 @@ fn ws_limit(err: &WorkspaceError) -> &LimitExceeded {
 
 fn snap_limit(err: &SnapshotError) -> &LimitExceeded {
     match err {
-        SnapshotError::Workspace(WorkspaceError::Limit(l)) | SnapshotError::Limit(l) => l,
+        SnapshotError::Workspace(WorkspaceError::Limit(l)) => l,
         other => panic!("expected a limit error, got {other}"),
     }
 }

@@ -65,6 +65,13 @@ impl RuntimeFactory for FakeFactory {
         asset.static_path()
     }
     async fn spawn(&self, ctx: SpawnContext) -> Result<Arc<dyn SubmissionRuntime>, RuntimeError> {
+        if ctx.env.contains_key("REFUSE_AT_SPAWN") {
+            return Err(RuntimeError::Spec(SpecError::new(
+                &ctx.spec.spec.origin,
+                "env.REFUSE_AT_SPAWN",
+                "the fake runtime refuses this at spawn",
+            )));
+        }
         for c in &ctx.setup_commands {
             self.log.push(format!("setup {}: {c}", ctx.runtime_id));
         }
@@ -590,4 +597,51 @@ fn a_panic_mid_run_still_terminates_runtimes_and_removes_the_workspace() {
     let (path, id) = seen.lock().unwrap().clone().unwrap();
     assert!(!path.exists(), "{} survived the panic", path.display());
     assert!(fx.log.events().contains(&format!("terminate {id}")));
+}
+
+/// One route per error: a spec problem the runtime finds only at spawn is `Error::Spec`, as
+/// at `prepare`, and a placeholder in spawn options that does not render is
+/// `Error::Placeholder`, as in case data; neither comes wrapped in `Error::Runtime`.
+#[tokio::test]
+async fn spawn_reports_spec_and_placeholder_errors_by_the_route_prepare_and_render_use() {
+    let fx = Fixture::new();
+    let session = Session::builder(&fx.registry, fx.spec(SPEC))
+        .prepare()
+        .await
+        .unwrap();
+
+    let err = session
+        .spawn(SpawnOptions::new().env("REFUSE_AT_SPAWN", "1"))
+        .await
+        .err()
+        .unwrap();
+    match &err {
+        Error::Spec(e) => assert_eq!(e.issues[0].key, "env.REFUSE_AT_SPAWN"),
+        other => panic!("expected Error::Spec, got {other:?}"),
+    }
+    assert_eq!(
+        err.to_string(),
+        "env.yaml: env.REFUSE_AT_SPAWN: the fake runtime refuses this at spawn"
+    );
+
+    for opts in [
+        SpawnOptions::new().env("ASSET", "{{static:nope}}"),
+        SpawnOptions::new().extra_setup("cat {{static:nope}}"),
+    ] {
+        let err = session.spawn(opts).await.err().unwrap();
+        assert!(matches!(err, Error::Placeholder(_)), "{err:?}");
+        assert!(
+            err.to_string().contains("unknown static asset `nope`"),
+            "{err}"
+        );
+    }
+    assert_eq!(session.runtime_count(), 0, "nothing was spawned");
+
+    // A backend failure stays a runtime error.
+    let lifted = Error::from(RuntimeError::backend("spawn", "it refused"));
+    assert!(
+        matches!(lifted, Error::Runtime(RuntimeError::Backend { .. })),
+        "{lifted:?}"
+    );
+    session.close().await.unwrap();
 }

@@ -21,6 +21,7 @@ use sha2::{Digest, Sha256};
 use wasmtime::{Engine, ExternType, InstancePre, Module};
 
 use crate::engine::{EngineVariant, Variant, WasiEngine};
+use crate::error::WasiError;
 use crate::store::StoreState;
 
 /// What a module exports as entry points.
@@ -60,37 +61,18 @@ impl ModuleSource {
 }
 
 /// Why a module could not be loaded.
-#[derive(Debug, thiserror::Error)]
+#[derive(Debug)]
 pub(crate) enum LoadError {
-    /// No such file: a shell would report "not found" (exit 127).
-    #[error("{0}: No such file or directory")]
+    /// No such file: a shell would report "not found" (exit 127), so this is no error.
     NotFound(String),
-    /// The file exists but could not be read.
-    #[error("cannot read module `{path}`: {source}")]
-    Read {
-        path: String,
-        #[source]
-        source: std::io::Error,
-    },
-    /// Not a valid module for this engine.
-    #[error("cannot compile module `{path}`: {message}")]
-    Compile { path: String, message: String },
-    /// The module is larger than `WasiEngineConfig::max_module_bytes`; nothing was read.
-    #[error(
-        "module `{path}` is {size} bytes, more than the {limit} bytes the engine compiles (max_module_bytes)"
-    )]
-    TooLarge { path: String, size: u64, limit: u64 },
-    /// Compiling took longer than `WasiEngineConfig::compile_timeout`.
-    #[error(
-        "module `{path}` did not compile within the compile budget of {budget:?} (compile_timeout)"
-    )]
-    CompileBudget {
-        path: String,
-        budget: std::time::Duration,
-    },
-    /// The module imports something the runtime does not provide.
-    #[error("cannot link module `{path}`: {message}")]
-    Link { path: String, message: String },
+    /// Any other failure.
+    Failed(WasiError),
+}
+
+impl From<WasiError> for LoadError {
+    fn from(e: WasiError) -> Self {
+        LoadError::Failed(e)
+    }
 }
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -160,11 +142,12 @@ impl ModuleCache {
         let key = file_key(source)?;
         let limit = engine.config().max_module_bytes;
         if key.size > limit {
-            return Err(LoadError::TooLarge {
-                path: source.display(),
+            return Err(WasiError::TooLarge {
+                module: source.display(),
                 size: key.size,
                 limit,
-            });
+            }
+            .into());
         }
         let known = self
             .by_file
@@ -212,12 +195,7 @@ impl ModuleCache {
         let display = source.display();
         let budget = engine.config().compile_timeout;
         let init = slot.get_or_try_init(|| async {
-            let ev = engine
-                .variant(variant)
-                .map_err(|message| LoadError::Compile {
-                    path: display.clone(),
-                    message,
-                })?;
+            let ev = engine.variant(variant)?;
             let module = self
                 .load_or_compile(
                     ev,
@@ -231,9 +209,9 @@ impl ModuleCache {
             let pre = ev
                 .linker
                 .instantiate_pre(&module)
-                .map_err(|e| LoadError::Link {
-                    path: display.clone(),
-                    message: format!("{e:#}"),
+                .map_err(|e| WasiError::Link {
+                    module: display.clone(),
+                    source: e.into(),
                 })?;
             Ok::<_, LoadError>(Arc::new(Compiled {
                 exports: exports_of(&module),
@@ -243,8 +221,8 @@ impl ModuleCache {
         let compiled =
             tokio::time::timeout(budget, init)
                 .await
-                .map_err(|_| LoadError::CompileBudget {
-                    path: display.clone(),
+                .map_err(|_| WasiError::CompileBudget {
+                    module: display.clone(),
                     budget,
                 })??;
         Ok(compiled.clone())
@@ -268,11 +246,10 @@ impl ModuleCache {
             return Ok(m);
         }
         if Engine::detect_precompiled(&bytes).is_some() {
-            return Err(LoadError::Compile {
-                path: display.to_string(),
-                message: "precompiled artifacts are not accepted; pass the .wasm or .wat source"
-                    .into(),
-            });
+            return Err(WasiError::Precompiled {
+                module: display.to_string(),
+            }
+            .into());
         }
         let engine = ev.engine.clone();
         let shown = display.to_string();
@@ -282,13 +259,13 @@ impl ModuleCache {
             Module::new(&engine, &bytes)
         })
         .await
-        .map_err(|e| LoadError::Compile {
-            path: display.to_string(),
-            message: e.to_string(),
+        .map_err(|e| WasiError::Compile {
+            module: display.to_string(),
+            source: e.into(),
         })?
-        .map_err(|e| LoadError::Compile {
-            path: display.to_string(),
-            message: format!("{e:#}"),
+        .map_err(|e| WasiError::Compile {
+            module: display.to_string(),
+            source: e.into(),
         })?;
         self.compiles.fetch_add(1, Ordering::Relaxed);
         if let (Some(path), Some(dir)) = (&cached, disk_dir) {
@@ -320,10 +297,10 @@ fn not_found_or_read(display: String, e: std::io::Error) -> LoadError {
     if e.kind() == std::io::ErrorKind::NotFound {
         LoadError::NotFound(display)
     } else {
-        LoadError::Read {
-            path: display,
+        LoadError::Failed(WasiError::ReadModule {
+            module: display,
             source: e,
-        }
+        })
     }
 }
 
@@ -335,10 +312,10 @@ fn file_key(source: &ModuleSource) -> Result<FileKey, LoadError> {
                 .metadata(rel)
                 .map_err(|e| not_found_or_read(display.clone(), e))?;
             if !m.is_file() {
-                return Err(LoadError::Read {
-                    path: display.clone(),
-                    source: std::io::Error::other("not a regular file"),
-                });
+                return Err(WasiError::NotAFile {
+                    module: display.clone(),
+                }
+                .into());
             }
             Ok(FileKey {
                 dev: m.dev(),
@@ -383,11 +360,12 @@ fn read(source: &ModuleSource, limit: u64) -> Result<Vec<u8>, LoadError> {
         .read_to_end(&mut bytes)
         .map_err(|e| not_found_or_read(display.clone(), e))?;
     if bytes.len() as u64 > limit {
-        return Err(LoadError::TooLarge {
-            path: display,
+        return Err(WasiError::TooLarge {
+            module: display,
             size: bytes.len() as u64,
             limit,
-        });
+        }
+        .into());
     }
     Ok(bytes)
 }
@@ -494,9 +472,8 @@ fn store_artifact(dir: &Path, path: &Path, module: &Module) -> std::io::Result<(
             dir.display()
         )));
     }
-    let bytes = module
-        .serialize()
-        .map_err(|e| std::io::Error::other(format!("{e:#}")))?;
+    // wasmtime's error boxed whole: the io error shows its message, its chain stays the source.
+    let bytes = module.serialize().map_err(std::io::Error::other)?;
     let mut tmp = tempfile::NamedTempFile::new_in(dir)?;
     tmp.as_file()
         .set_permissions(std::fs::Permissions::from_mode(0o600))?;

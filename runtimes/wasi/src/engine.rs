@@ -16,6 +16,7 @@ use tokio::sync::Semaphore;
 use wasmtime::{Config, Engine, InstanceAllocationStrategy, Linker, PoolingAllocationConfig};
 
 use crate::cache::ModuleCache;
+use crate::error::WasiError;
 use crate::store::StoreState;
 
 /// Settings of the shared engine. Every default is listed per field.
@@ -115,7 +116,7 @@ pub(crate) struct EngineVariant {
 pub struct WasiEngine {
     config: WasiEngineConfig,
     plain: EngineVariant,
-    metered: OnceLock<Result<EngineVariant, String>>,
+    metered: OnceLock<Result<EngineVariant, Arc<dyn std::error::Error + Send + Sync>>>,
     pub(crate) cache: ModuleCache,
     pub(crate) slots: Arc<Semaphore>,
     ticker: Ticker,
@@ -135,9 +136,10 @@ impl WasiEngine {
     /// Creates the engine and starts its (idle) epoch ticker.
     ///
     /// # Errors
-    /// When wasmtime rejects the configuration.
-    pub fn new(config: WasiEngineConfig) -> Result<Arc<Self>, wasmtime::Error> {
-        let (plain, pooling) = build_variant(&config, Variant::Plain)?;
+    /// [`WasiError::Engine`] when wasmtime rejects the configuration.
+    pub fn new(config: WasiEngineConfig) -> Result<Arc<Self>, WasiError> {
+        let (plain, pooling) = build_variant(&config, Variant::Plain)
+            .map_err(|e| WasiError::Engine { source: e.into() })?;
         let ticker = Ticker::start(config.epoch_tick);
         ticker.add(plain.engine.clone());
         Ok(Arc::new(Self {
@@ -161,19 +163,25 @@ impl WasiEngine {
         self.pooling
     }
 
-    pub(crate) fn variant(&self, v: Variant) -> Result<&EngineVariant, String> {
+    /// The engine of `v`, the metered one built on first use (its failure is kept, shared).
+    ///
+    /// # Errors
+    /// [`WasiError::MeteredEngine`] when wasmtime rejects the metered configuration.
+    pub(crate) fn variant(&self, v: Variant) -> Result<&EngineVariant, WasiError> {
         match v {
             Variant::Plain => Ok(&self.plain),
             Variant::Metered => self
                 .metered
                 .get_or_init(|| {
                     let (ev, _) = build_variant(&self.config, Variant::Metered)
-                        .map_err(|e| format!("{e:#}"))?;
+                        .map_err(|e| Arc::from(e.into_boxed_dyn_error()))?;
                     self.ticker.add(ev.engine.clone());
                     Ok(ev)
                 })
                 .as_ref()
-                .map_err(Clone::clone),
+                .map_err(|source| WasiError::MeteredEngine {
+                    source: source.clone(),
+                }),
         }
     }
 

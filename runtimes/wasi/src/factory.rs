@@ -27,15 +27,12 @@ impl WasiRuntimeFactory {
     /// A factory with a new engine built from `config`.
     ///
     /// # Errors
-    /// When wasmtime rejects the configuration.
-    pub fn new(config: WasiEngineConfig) -> Result<Self, RuntimeError> {
-        let engine = WasiEngine::new(config).map_err(|e| {
-            RuntimeError::backend(
-                "create the wasmtime engine",
-                std::io::Error::other(format!("{e:#}")),
-            )
-        })?;
-        Ok(Self { engine })
+    /// [`WasiError::Engine`](crate::WasiError::Engine) when wasmtime rejects the
+    /// configuration.
+    pub fn new(config: WasiEngineConfig) -> Result<Self, crate::WasiError> {
+        Ok(Self {
+            engine: WasiEngine::new(config)?,
+        })
     }
 
     /// A factory on an existing engine.

@@ -26,6 +26,7 @@ mod cache;
 mod config;
 mod determinism;
 mod engine;
+mod error;
 mod factory;
 pub mod guests;
 mod quota;
@@ -38,6 +39,7 @@ mod view;
 pub use cache::{CacheStats, PruneSummary, prune as prune_cache};
 pub use config::{EntryPoint, ProgramConfig, WasiConfig};
 pub use engine::{WasiEngine, WasiEngineConfig, default_cache_dir};
+pub use error::WasiError;
 pub use factory::WasiRuntimeFactory;
 pub use runtime::{WasiBackend, WasiRunning, WasiRuntime};
 

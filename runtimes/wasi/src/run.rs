@@ -15,6 +15,7 @@ use wasmtime_wasi::{FsPerms, I32Exit, WasiCtxBuilder, WasiView as _};
 use crate::cache::{Compiled, LoadError};
 use crate::config::EntryPoint;
 use crate::engine::WasiEngine;
+use crate::error::WasiError;
 use crate::runtime::Inner;
 use crate::sink::OutputSink;
 use crate::store::{Limiter, StoreState};
@@ -112,7 +113,7 @@ impl Inner {
                     "subrun: {path}: No such file or directory\n"
                 )));
             }
-            Err(e) => return Err(RuntimeError::backend("load the module", e)),
+            Err(LoadError::Failed(e)) => return Err(e.into()),
         };
         let entry = choose_entry(inv.entry, &compiled, &inv.source.display())?;
 
@@ -147,10 +148,11 @@ impl Inner {
         for d in &dirs {
             b.preopened_dir(&d.host, &d.guest, perms(d.writable))
                 .map_err(|e| {
-                    RuntimeError::backend(
-                        format!("preopen `{}` at `{}`", d.host.display(), d.guest),
-                        std::io::Error::other(format!("{e:#}")),
-                    )
+                    RuntimeError::from(WasiError::Preopen {
+                        host: d.host.clone(),
+                        guest: d.guest.clone(),
+                        source: e.into(),
+                    })
                 })?;
         }
         let preopen_count = dirs.len();
@@ -167,10 +169,7 @@ impl Inner {
                 .set_max_capacity(limit.saturating_add(TRANSIENT_HANDLES));
             limit
         });
-        let ev = self
-            .engine
-            .variant(self.variant)
-            .map_err(|m| RuntimeError::backend("create the engine", std::io::Error::other(m)))?;
+        let ev = self.engine.variant(self.variant)?;
         let limiter = Limiter {
             memory_limit: self
                 .limits
@@ -196,12 +195,9 @@ impl Inner {
         store.limiter(|s| &mut s.limiter);
         let fuel = self.limits.fuel;
         if let Some(f) = fuel {
-            store.set_fuel(f).map_err(|e| {
-                RuntimeError::backend(
-                    "set the fuel budget",
-                    std::io::Error::other(format!("{e:#}")),
-                )
-            })?;
+            store
+                .set_fuel(f)
+                .map_err(|e| WasiError::Fuel { source: e.into() })?;
         }
         store.set_epoch_deadline(1);
         store.epoch_deadline_callback(|mut cx| {
@@ -238,28 +234,24 @@ impl Inner {
     }
 }
 
-fn choose_entry(kind: EntryPoint, c: &Compiled, display: &str) -> Result<Entry, RuntimeError> {
-    let bad = |msg: String| {
-        RuntimeError::backend(
-            format!("enter module `{display}`"),
-            std::io::Error::other(msg),
-        )
+fn choose_entry(kind: EntryPoint, c: &Compiled, display: &str) -> Result<Entry, WasiError> {
+    let missing = || WasiError::NoEntryPoint {
+        module: display.to_string(),
+        expected: kind,
     };
     let e = &c.exports;
     match kind {
         EntryPoint::Command if e.start => Ok(Entry::Command),
-        EntryPoint::Command => Err(bad("it exports no `_start: () -> ()` (a WASI command entry point)".into())),
+        EntryPoint::Command => Err(missing()),
         EntryPoint::Reactor if e.run => Ok(Entry::Reactor {
             initialize: e.initialize,
         }),
-        EntryPoint::Reactor => Err(bad("it exports no `run: () -> i32` (a reactor entry point)".into())),
+        EntryPoint::Reactor => Err(missing()),
         EntryPoint::Auto if e.start => Ok(Entry::Command),
         EntryPoint::Auto if e.run => Ok(Entry::Reactor {
             initialize: e.initialize,
         }),
-        EntryPoint::Auto => Err(bad(
-            "it exports neither `_start: () -> ()` (a WASI command) nor `run: () -> i32` (a reactor)".into(),
-        )),
+        EntryPoint::Auto => Err(missing()),
     }
 }
 

@@ -13,7 +13,7 @@ use subrun::{
     EnvironmentSpec, ExecRequest, Outcome, Resource, RuntimeError, RuntimeEvent, SubmissionRuntime,
     TrapKind,
 };
-use subrun_wasi::{WasiEngineConfig, WasiRuntimeFactory};
+use subrun_wasi::{WasiEngineConfig, WasiError, WasiRuntimeFactory};
 
 fn factory() -> &'static WasiRuntimeFactory {
     static F: OnceLock<WasiRuntimeFactory> = OnceLock::new();
@@ -522,4 +522,49 @@ fn open_files_must_be_a_bounded_number_on_wasi() {
     )
     .unwrap();
     factory().validate(&spec).unwrap();
+}
+
+/// A load failure reaches the engine as `RuntimeError::Backend` whose source is the typed
+/// `WasiError`, with wasmtime's error (not its text) as the next cause.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_load_failure_is_a_wasi_error_with_wasmtimes_error_as_its_source() {
+    let imports = r#"(module (import "env" "nope" (func)) (func (export "_start")))"#;
+    let r = spawn(BASIC, &[("bad.wasm", "not wasm"), ("imp.wat", imports)]).await;
+    for (cmd, top) in [
+        ("bad.wasm", "cannot compile module `bad.wasm`"),
+        ("imp.wat", "cannot link module `imp.wat`"),
+    ] {
+        let err = r.rt.execute(ExecRequest::new(cmd)).await.unwrap_err();
+        let RuntimeError::Backend { operation, source } = &err else {
+            panic!("{cmd}: expected a backend error, got {err:?}");
+        };
+        assert_eq!(operation, "load the module");
+        let wasi = source
+            .downcast_ref::<WasiError>()
+            .unwrap_or_else(|| panic!("{cmd}: the source is not a WasiError: {source:?}"));
+        assert!(
+            matches!(wasi, WasiError::Compile { .. } | WasiError::Link { .. }),
+            "{wasi:?}"
+        );
+        assert_eq!(wasi.to_string(), top);
+        let cause = std::error::Error::source(wasi).expect("wasmtime's error is kept");
+        assert!(!top.contains(&cause.to_string()), "{top:?} repeats {cause}");
+    }
+
+    // Refusals without a cause to keep: a directory, a precompiled artifact.
+    std::fs::create_dir(r.dir.path().join("dir.wasm")).unwrap();
+    let cwasm = wasmtime::Engine::default()
+        .precompile_module(hello().as_bytes())
+        .unwrap();
+    std::fs::write(r.dir.path().join("pre.wasm"), cwasm).unwrap();
+    for (cmd, top) in [
+        ("dir.wasm", "module `dir.wasm` is not a regular file"),
+        (
+            "pre.wasm",
+            "module `pre.wasm` is a precompiled artifact; pass the .wasm or .wat source",
+        ),
+    ] {
+        let err = r.rt.execute(ExecRequest::new(cmd)).await.unwrap_err();
+        assert_eq!(anyhow_like(&err), format!("load the module failed: {top}"));
+    }
 }
