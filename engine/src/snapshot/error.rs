@@ -18,7 +18,7 @@ pub enum SnapshotError {
         message: String,
     },
     /// Reading or writing the workspace failed (or a path led outside it), or a bound of
-    /// [`WorkspaceLimits`](crate::WorkspaceLimits) was reached (`WorkspaceError::Limit`),
+    /// [`WorkspaceLimits`](crate::workspace::WorkspaceLimits) was reached (`WorkspaceError::Limit`),
     /// also while reading an archive (members, bytes, nesting), before anything was written.
     #[error(transparent)]
     Workspace(#[from] WorkspaceError),
