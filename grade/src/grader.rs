@@ -68,7 +68,9 @@ pub struct GraderBuilder {
 
 impl GraderBuilder {
     /// The environment submissions run in, unless the problem names its own (`spec:`, or a
-    /// `runtime:` of another kind). The problem's limits override the spec's.
+    /// `runtime:` of another kind). The problem's limits override the spec's (a program's
+    /// `deadline_factor`, such as the python guest's, still scales the time limit), and the
+    /// grader's snapshots are uncompressed.
     pub fn spec(mut self, spec: EnvironmentSpec) -> Self {
         self.spec = Some(spec);
         self
@@ -119,6 +121,9 @@ impl GraderBuilder {
         if let Some(o) = limits.output {
             spec.limits.output = o;
         }
+        // The pristine snapshot is restored before every case: uncompressed, it costs no
+        // decompression on that hot path (it never leaves memory).
+        spec.snapshot.compression = subrun::spec::Compression::None;
         self.registry.validate(&spec).map_err(GradeError::Spec)?;
         let jobs = self.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
@@ -352,7 +357,8 @@ fn blank(submission: &Submission, group: &str, case: &Case, verdict: Verdict) ->
         fuel: None,
         peak_memory: None,
         output_bytes: 0,
-        points: 0.0,
+        points: None,
+        deadline: None,
         message: None,
         first_diff_line: None,
         diff: None,
@@ -407,6 +413,7 @@ async fn run_case(ctx: &CaseContext<'_>, case: &Case) -> CaseResult {
     out.cpu_time = result.usage.cpu_time.map(|d: Duration| d.as_secs_f64());
     out.fuel = result.usage.fuel_consumed;
     out.peak_memory = result.usage.peak_memory;
+    out.deadline = result.usage.deadline.map(|d| d.as_secs_f64());
     out.output_bytes = result.usage.stdout_bytes + result.usage.stderr_bytes;
     out.message = message;
     if let Some(m) = mismatch {
@@ -450,7 +457,7 @@ fn summarize(
         if group.scoring == Scoring::Sum {
             let share = group.points / group_cases.len().max(1) as f64;
             for c in &mut group_cases {
-                c.points = if c.verdict.is_accepted() { share } else { 0.0 };
+                c.points = Some(if c.verdict.is_accepted() { share } else { 0.0 });
             }
         }
         groups.push(GroupReport {

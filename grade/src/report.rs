@@ -35,9 +35,11 @@ pub struct CaseResult {
     pub peak_memory: Option<u64>,
     /// Bytes written to stdout and stderr.
     pub output_bytes: u64,
-    /// Points this case earned (`sum` groups: the group's points / cases when AC; `min`
-    /// groups: 0, their points are the group's).
-    pub points: f64,
+    /// Points this case earned in a `sum` group (the group's points / cases when AC, else
+    /// 0); `None` in a `min` group, whose points are the group's ([`GroupReport`]).
+    pub points: Option<f64>,
+    /// The deadline that applied, after any per-program factor.
+    pub deadline: Option<f64>,
     /// A one-line explanation (the checker's message, the failure), escaped.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
@@ -130,7 +132,7 @@ impl Report {
                     c.verdict.code().to_owned(),
                     format!("{:.3}s", c.wall_time),
                     c.peak_memory.map_or_else(|| "-".to_owned(), human_bytes),
-                    format_points(c.points),
+                    c.points.map_or_else(|| "-".to_owned(), format_points),
                     c.message.clone().unwrap_or_default(),
                 ]);
             }
