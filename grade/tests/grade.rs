@@ -127,6 +127,11 @@ async fn the_example_gives_each_submission_its_verdicts_and_points() {
     let re = &report.submissions[2].cases[1];
     assert_eq!(re.failure, Some(subrun_grade::RuntimeFailure::ExitCode(1)));
     let tle = &report.submissions[3].cases[0];
+    assert_eq!(
+        tle.deadline,
+        Some(2.0),
+        "the problem's 250ms under the python guest's factor 8"
+    );
     assert!(
         tle.wall_time >= 1.9,
         "the 2s limit applied: {}",
