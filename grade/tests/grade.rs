@@ -238,3 +238,105 @@ print("clean" if not found else " ".join(sorted(set(found))))
         );
     }
 }
+
+/// A module that traps at once (`unreachable`).
+const TRAP_WAT: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "_start") unreachable))"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_outcome_ends_in_its_verdict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path();
+    write(
+        p,
+        "problem.yaml",
+        "limits: { time: 250ms, memory: 64MiB, output: 1MiB }\nchecker: exact\ngroups:\n  - name: g\n    cases:\n      - { name: c, stdin: \"1 2\\n\", stdout: \"3\\n\" }\n",
+    );
+    let py = |name: &str, code: &str| {
+        Submission::command(name, format!("python {name}")).file(name, code)
+    };
+    let submissions = [
+        py(
+            "ok.py",
+            "import sys\nprint(sum(map(int, sys.stdin.read().split())))\n",
+        ),
+        py("pe.py", "print('3 ')\n"),
+        py("wa.py", "print(4)\n"),
+        py(
+            "mle.py",
+            "chunks = []\nwhile True:\n    chunks.append(bytearray(1 << 20))\n",
+        ),
+        py("ole.py", "while True:\n    print('x' * 1000)\n"),
+        py("tle.py", "while True:\n    pass\n"),
+        py("re.py", "import sys\nsys.exit(7)\n"),
+        Submission::command("trap.wat", "trap.wat").file("trap.wat", TRAP_WAT),
+    ];
+    let report = Grader::builder(Problem::load(p).expect("problem"), &registry())
+        .spec(spec())
+        .submissions(submissions)
+        .build()
+        .expect("grader")
+        .run()
+        .await
+        .expect("graded");
+    let got: Vec<(String, Verdict, Option<subrun_grade::RuntimeFailure>)> = report
+        .submissions
+        .iter()
+        .map(|s| {
+            (
+                s.submission.clone(),
+                s.cases[0].verdict,
+                s.cases[0].failure.clone(),
+            )
+        })
+        .collect();
+    use Verdict::*;
+    use subrun_grade::RuntimeFailure::{ExitCode, Trap};
+    let want = [
+        ("ok.py", Accepted, None),
+        ("pe.py", PresentationError, None),
+        ("wa.py", WrongAnswer, None),
+        ("mle.py", MemoryLimitExceeded, None),
+        ("ole.py", OutputLimitExceeded, None),
+        ("tle.py", TimeLimitExceeded, None),
+        ("re.py", RuntimeError, Some(ExitCode(7))),
+        (
+            "trap.wat",
+            RuntimeError,
+            Some(Trap("unreachable executed".into())),
+        ),
+    ];
+    let want: Vec<_> = want
+        .into_iter()
+        .map(|(n, v, f)| (n.to_owned(), v, f))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kattis_and_plain_layouts_grade_like_the_subrun_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = example("sum/cases");
+    for (layout, sub, answer_ext) in [("kattis", "data/secret", "ans"), ("plain", "cases", "out")] {
+        let root = dir.path().join(layout);
+        for name in ["small", "negative", "many"] {
+            let read = |ext: &str| {
+                std::fs::read_to_string(cases.join(format!("{name}.{ext}"))).expect("case")
+            };
+            write(&root, &format!("{sub}/{name}.in"), &read("in"));
+            write(&root, &format!("{sub}/{name}.{answer_ext}"), &read("ans"));
+        }
+        let report = grade(&root, &["correct.py", "wrong.py"], 2, false).await;
+        let accepted: Vec<usize> = report
+            .submissions
+            .iter()
+            .map(|s| s.cases.iter().filter(|c| c.verdict.is_accepted()).count())
+            .collect();
+        assert_eq!(accepted, [3, 1], "{layout}");
+        assert_eq!(
+            report.submissions[0].score, 3.0,
+            "{layout}: one point per case"
+        );
+    }
+}
