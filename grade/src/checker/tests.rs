@@ -174,3 +174,21 @@ proptest! {
         prop_assert!(ok(&Checker::Unordered, &shuffled.join("\n"), &lines.join("\n")));
     }
 }
+
+#[test]
+fn messages_and_diffs_escape_what_the_submission_printed() {
+    let CheckOutcome::WrongAnswer(m) = Checker::Tokens.check(b"\x1b[2J\xe2\x80\xae\n", b"3\n")
+    else {
+        panic!("expected WA");
+    };
+    assert_eq!(
+        m.message,
+        "token 1: expected `3`, got `\\u{1b}[2J\\u{202e}`"
+    );
+    assert!(
+        !m.diff.contains('\x1b') && !m.diff.contains('\u{202e}'),
+        "{}",
+        m.diff
+    );
+    assert!(m.diff.contains("+\\u{1b}[2J\\u{202e}"), "{}", m.diff);
+}
