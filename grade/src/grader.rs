@@ -21,10 +21,11 @@ use crate::verdict::{Judgement, Verdict, judge};
 ///
 /// Each of `jobs` workers prepares one [`Session`] per submission, writes the submission's
 /// files, captures that pristine workspace once ([`Session::update_snapshot`]) and spawns
-/// one runtime (setup runs once per worker). Before every case the workspace is restored
-/// to the pristine snapshot ([`Snapshot::restore_into`](subrun::snapshot::Snapshot::restore_into)
-/// removes everything else, so a case's leftovers never reach the next case) and only that
-/// case's granted files are written; its input goes on stdin. The expected answer stays in
+/// one runtime (setup runs once per worker). Before every case the workspace is emptied
+/// ([`Workspace::clear`](subrun::workspace::Workspace::clear), never following a symlink) and
+/// the pristine snapshot written back
+/// ([`Snapshot::extract_into`](subrun::snapshot::Snapshot::extract_into)), so a case's
+/// leftovers never reach the next case, and only that case's granted files are written; its input goes on stdin. The expected answer stays in
 /// this process and the problem directory is never mounted, so a `wasi` submission cannot
 /// see either. (A `local` submission is a host process and can read what its user can:
 /// `local` is for trusted code.) Compiled modules are reused across cases and workers by
@@ -121,7 +122,7 @@ impl GraderBuilder {
         if let Some(o) = limits.output {
             spec.limits.output = o;
         }
-        // The pristine snapshot is restored before every case: uncompressed, it costs no
+        // The pristine snapshot is written back before every case: uncompressed, it costs no
         // decompression on that hot path (it never leaves memory).
         spec.snapshot.compression = subrun::spec::Compression::None;
         self.registry.validate(&spec).map_err(GradeError::Spec)?;
@@ -376,10 +377,17 @@ fn skipped(submission: &Submission, group: &str, case: &Case) -> CaseResult {
 /// the command with the case's stdin, and judges the result.
 async fn run_case(ctx: &CaseContext<'_>, case: &Case) -> CaseResult {
     let started = Instant::now();
-    let reset = ctx
-        .pristine
-        .restore_into(ctx.session.workspace())
+    let workspace = ctx.session.workspace();
+    // Not `restore_into`: its all-or-nothing staging costs two directories per case, and
+    // here a failed reset is the case's IE and the next case resets again anyway.
+    let reset = workspace
+        .clear()
         .map_err(subrun::Error::from)
+        .and_then(|()| {
+            ctx.pristine
+                .extract_into(workspace)
+                .map_err(subrun::Error::from)
+        })
         .and_then(|()| ctx.session.materialize_input_files(&case.files).map(drop));
     let reset_time = started.elapsed();
     let mut out = blank(ctx.submission, ctx.group, case, Verdict::InternalError);

@@ -9,7 +9,7 @@
 //!  Grader::builder(problem, &registry).spec(..).submission(..).jobs(N).build()
 //!        │   per submission, per worker: Session::prepare ─▶ submission files ─▶ pristine
 //!        │   snapshot ─▶ spawn (setup once)
-//!        ▼   per case: restore pristine ─▶ case files ─▶ execute(stdin) ─▶ judge(Outcome, checker)
+//!        ▼   per case: clear + pristine files ─▶ case files ─▶ execute(stdin) ─▶ judge(Outcome, checker)
 //!  run_with(|case| ..) ──▶ CaseResult as each finishes ──▶ Report { submissions[ cases, groups, score ] }
 //! ```
 //!
