@@ -180,11 +180,15 @@ async fn a_submission_sees_only_its_own_case_and_nothing_an_earlier_case_left() 
 stdin = sys.stdin.read()
 secrets = ["OTHER_" + s for s in ("INPUT_SECRET", "ANSWER_SECRET", "FILE_SECRET")] + ["PROBLEM_" + "DIR_SECRET"]
 found = []
-for name in ("leftover.txt", "deep/er/leftover.txt", "given.txt"):
-    if os.path.exists(name):
+for name in ("leftover.txt", "deep/er/leftover.txt", "given.txt", "planted-link"):
+    if os.path.lexists(name):
         found.append("exists:" + name)
 with open("leftover.txt", "w") as f:
     f.write("left by an earlier case")
+try:
+    os.symlink("leftover.txt", "planted-link")
+except Exception as e:
+    found.append("cannot-plant-symlink")
 os.makedirs("deep/er", exist_ok=True)
 with open("deep/er/leftover.txt", "w") as f:
     f.write("left")
@@ -227,6 +231,7 @@ print("clean" if not found else " ".join(sorted(set(found))))
     let other = cases[0].diff.as_deref().unwrap_or_default();
     assert!(other.contains("exists:given.txt"), "{other}");
     assert!(other.contains("OTHER_FILE_SECRET@"), "{other}");
+    assert!(!other.contains("cannot-plant-symlink"), "{other}");
     for case in &cases[1..] {
         assert_eq!(
             case.verdict,
