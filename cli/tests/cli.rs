@@ -1947,3 +1947,57 @@ fn grade_exits_125_naming_the_file_key_and_case_of_a_bad_problem() {
     );
     assert!(out.stdout.is_empty());
 }
+
+#[test]
+fn grade_gives_the_c_example_submissions_built_by_subrun_build_their_verdicts() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut modules = Vec::new();
+    for name in ["correct", "wrong", "slow", "crash"] {
+        let wasm = dir.path().join(format!("{name}.wasm"));
+        let source = format!("examples/grade/submissions/c/{name}.c");
+        let out = subrun_build(
+            cache.path(),
+            &repo(),
+            &[os(&source), os("-o"), wasm.as_os_str()],
+        );
+        assert_eq!(
+            code(&out),
+            0,
+            "clang with wasi-libc is required (scripts/setup.sh installs it); stderr: {}",
+            text(&out.stderr)
+        );
+        modules.push(wasm.to_str().unwrap().to_owned());
+    }
+    let mut args = vec!["--json", "examples/grade/sum"];
+    args.extend(modules.iter().map(String::as_str));
+    let out = grade_example(&args);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts: Vec<Vec<&str>> = report["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["verdict"].as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ["AC", "AC", "AC"],
+            ["AC", "WA", "WA"],
+            ["TLE", "TLE", "TLE"],
+            ["AC", "RE", "RE"],
+        ]
+    );
+    assert_eq!(
+        report["submissions"][3]["cases"][1]["failure"],
+        serde_json::json!({ "trap": "out-of-bounds memory access" })
+    );
+}

@@ -130,7 +130,7 @@ impl Report {
                     esc(&c.group),
                     esc(&c.case),
                     c.verdict.code().to_owned(),
-                    format!("{:.3}s", c.wall_time),
+                    human_secs(c.wall_time),
                     c.peak_memory.map_or_else(|| "-".to_owned(), human_bytes),
                     c.points.map_or_else(|| "-".to_owned(), format_points),
                     c.message.clone().unwrap_or_default(),
@@ -184,6 +184,15 @@ fn format_points(p: f64) -> String {
         format!("{rounded:.0}")
     } else {
         format!("{rounded}")
+    }
+}
+
+/// `0.4ms`, `42.0ms`, `2.071s`.
+fn human_secs(s: f64) -> String {
+    if s < 1.0 {
+        format!("{:.1}ms", s * 1000.0)
+    } else {
+        format!("{s:.3}s")
     }
 }
 
