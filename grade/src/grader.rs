@@ -345,9 +345,9 @@ struct CaseContext<'a> {
     group: &'a str,
 }
 
-fn blank(submission: &Submission, group: &str, case: &Case, verdict: Verdict) -> CaseResult {
+fn blank(submission: &str, group: &str, case: &Case, verdict: Verdict) -> CaseResult {
     CaseResult {
-        submission: submission.name.clone(),
+        submission: submission.to_owned(),
         group: group.to_owned(),
         case: case.name.clone(),
         verdict,
@@ -368,7 +368,7 @@ fn blank(submission: &Submission, group: &str, case: &Case, verdict: Verdict) ->
 }
 
 fn skipped(submission: &Submission, group: &str, case: &Case) -> CaseResult {
-    let mut r = blank(submission, group, case, Verdict::Skipped);
+    let mut r = blank(&submission.name, group, case, Verdict::Skipped);
     r.message = Some("skipped: an earlier case of the group failed (--fail-fast)".into());
     r
 }
@@ -390,7 +390,12 @@ async fn run_case(ctx: &CaseContext<'_>, case: &Case) -> CaseResult {
         })
         .and_then(|()| ctx.session.materialize_input_files(&case.files).map(drop));
     let reset_time = started.elapsed();
-    let mut out = blank(ctx.submission, ctx.group, case, Verdict::InternalError);
+    let mut out = blank(
+        &ctx.submission.name,
+        ctx.group,
+        case,
+        Verdict::InternalError,
+    );
     out.reset_time = reset_time.as_secs_f64();
     if let Err(e) = reset {
         out.message = Some(escape_owned(&format!("cannot reset the workspace: {e}")));
@@ -449,12 +454,7 @@ fn summarize(
             .zip(&group.cases)
             .map(|(r, case)| {
                 r.unwrap_or_else(|| {
-                    let mut r = blank(
-                        &Submission::command(submission, ""),
-                        &group.name,
-                        case,
-                        Verdict::InternalError,
-                    );
+                    let mut r = blank(submission, &group.name, case, Verdict::InternalError);
                     r.message = Some("the case was not run".into());
                     r
                 })

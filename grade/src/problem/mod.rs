@@ -16,11 +16,13 @@
 //! [`Checker`] variant, and need no change to [`Problem`], [`Group`] or [`Case`].
 
 mod error;
+mod files;
 mod kattis;
+mod load;
 pub mod native;
 mod plain;
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::Duration;
 
 use serde::Serialize;
@@ -32,6 +34,7 @@ use crate::checker::Checker;
 use crate::scoring::Scoring;
 
 pub use error::ProblemError;
+pub(crate) use files::{paired_cases, read};
 
 /// A problem, ready to grade.
 #[derive(Clone, Debug)]
@@ -114,151 +117,6 @@ pub struct Case {
     pub files: Vec<InputFile>,
     /// The expected stdout; `None` accepts any output of a clean exit.
     pub answer: Option<Vec<u8>>,
-}
-
-impl Problem {
-    /// Reads the problem in `dir`, detecting its layout (see the module docs).
-    ///
-    /// # Errors
-    /// [`ProblemError`] naming the file, the key and the case when anything is missing,
-    /// unreadable or invalid; [`ProblemError::NotAProblem`] when no layout matches.
-    pub fn load(dir: impl AsRef<Path>) -> Result<Self, ProblemError> {
-        let dir = dir.as_ref();
-        let meta = std::fs::metadata(dir).map_err(|source| ProblemError::Read {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        if !meta.is_dir() {
-            return Err(ProblemError::NotAProblem {
-                dir: dir.to_path_buf(),
-            });
-        }
-        let name = dir
-            .canonicalize()
-            .ok()
-            .and_then(|d| d.file_name().map(|n| n.to_string_lossy().into_owned()))
-            .unwrap_or_else(|| "problem".to_owned());
-        let yaml = dir.join("problem.yaml");
-        let problem = if yaml.is_file() && has_groups_key(&yaml) {
-            native::load(dir, name)?
-        } else if dir.join("data").is_dir() {
-            kattis::load(dir, name)?
-        } else if yaml.is_file() {
-            native::load(dir, name)?
-        } else if dir.join("cases").is_dir() {
-            plain::load(dir, name)?
-        } else {
-            return Err(ProblemError::NotAProblem {
-                dir: dir.to_path_buf(),
-            });
-        };
-        tracing::debug!(problem = %problem.name, layout = ?problem.layout, groups = problem.groups.len(), cases = problem.case_count(), "problem loaded");
-        Ok(problem)
-    }
-
-    /// The number of cases over all groups.
-    pub fn case_count(&self) -> usize {
-        self.groups.iter().map(|g| g.cases.len()).sum()
-    }
-}
-
-/// True when `path` is a YAML mapping with a top-level `groups` key (subrun's format). A
-/// file that does not parse is handed to the subrun loader too, which reports the error.
-fn has_groups_key(path: &Path) -> bool {
-    let Ok(text) = std::fs::read_to_string(path) else {
-        return true;
-    };
-    match serde_yaml::from_str::<serde_yaml::Value>(&text) {
-        Ok(v) => v.get("groups").is_some(),
-        Err(_) => true,
-    }
-}
-
-/// Reads a file of the problem, naming it on failure.
-pub(crate) fn read(path: &Path) -> Result<Vec<u8>, ProblemError> {
-    std::fs::read(path).map_err(|source| ProblemError::Read {
-        path: path.to_path_buf(),
-        source,
-    })
-}
-
-/// `NAME.in` files of `dir` paired with their answer (`NAME.ans`, else `NAME.out` when
-/// `out_too`), sorted by name. An input without an answer, an answer without an input, or
-/// both `.ans` and `.out` is an error naming the file.
-pub(crate) fn paired_cases(dir: &Path, out_too: bool) -> Result<Vec<Case>, ProblemError> {
-    let entries = std::fs::read_dir(dir).map_err(|source| ProblemError::Read {
-        path: dir.to_path_buf(),
-        source,
-    })?;
-    let mut inputs = Vec::new();
-    let mut answers = std::collections::BTreeSet::new();
-    for entry in entries {
-        let entry = entry.map_err(|source| ProblemError::Read {
-            path: dir.to_path_buf(),
-            source,
-        })?;
-        let path = entry.path();
-        if !path.is_file() {
-            continue;
-        }
-        let (Some(stem), Some(ext)) = (path.file_stem(), path.extension()) else {
-            continue;
-        };
-        let stem = stem.to_string_lossy().into_owned();
-        match ext.to_str() {
-            Some("in") => inputs.push(stem),
-            Some("ans") => {
-                answers.insert((stem, "ans"));
-            }
-            Some("out") if out_too => {
-                answers.insert((stem, "out"));
-            }
-            _ => {}
-        }
-    }
-    inputs.sort();
-    let mut cases = Vec::with_capacity(inputs.len());
-    for stem in &inputs {
-        let has_ans = answers.remove(&(stem.clone(), "ans"));
-        let has_out = answers.remove(&(stem.clone(), "out"));
-        let ext = match (has_ans, has_out) {
-            (true, true) => {
-                return Err(ProblemError::invalid(
-                    dir.join(format!("{stem}.out")),
-                    "",
-                    Some(stem),
-                    format!("both {stem}.ans and {stem}.out exist: keep one answer"),
-                ));
-            }
-            (true, false) => "ans",
-            (false, true) => "out",
-            (false, false) => {
-                let wanted = if out_too { ".out or .ans" } else { ".ans" };
-                return Err(ProblemError::invalid(
-                    dir.join(format!("{stem}.in")),
-                    "",
-                    Some(stem),
-                    format!("no answer: expected {stem}{wanted} beside it"),
-                ));
-            }
-        };
-        cases.push(Case {
-            name: stem.clone(),
-            args: Vec::new(),
-            stdin: Some(read(&dir.join(format!("{stem}.in")))?),
-            files: Vec::new(),
-            answer: Some(read(&dir.join(format!("{stem}.{ext}")))?),
-        });
-    }
-    if let Some((stem, ext)) = answers.into_iter().next() {
-        return Err(ProblemError::invalid(
-            dir.join(format!("{stem}.{ext}")),
-            "",
-            Some(&stem),
-            format!("an answer without input: expected {stem}.in beside it"),
-        ));
-    }
-    Ok(cases)
 }
 
 #[cfg(test)]
