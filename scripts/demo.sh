@@ -5,7 +5,8 @@
 #   1. a Rust submission built to wasm32-wasip1, with arguments and stdin;
 #   2. a Python program with `python main.py`, the way a grader runs one;
 #   3. a Python grader on a correct and a buggy submission;
-#   4. what a hostile submission gets: no file outside its workspace, a deadline.
+#   4. what a hostile submission gets: no file outside its workspace, a deadline;
+#   5. grading: submissions against a problem's cases, with verdicts and points.
 set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
@@ -63,5 +64,10 @@ PY
 say "4. A hostile submission: reads outside the workspace, the host's env, then spins" \
     "subrun run --timeout 250ms -- python main.py   # x8 for the interpreter: 2 s"
 (cd "$work/evil" && "$subrun" run --timeout 250ms -- python main.py) || echo "(exit code $?: 124 is a timeout)"
+
+say "5. Grading: four Python submissions against a problem's cases (tokens checker, sealed answers)" \
+    "subrun grade examples/grade/sum examples/grade/submissions/{correct,wrong,crash,slow}.py"
+"$subrun" grade examples/grade/sum examples/grade/submissions/{correct,wrong,crash,slow}.py \
+  || echo "(exit code $?: 1 means not every case was accepted)"
 echo
 echo "demo: done"

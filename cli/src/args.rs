@@ -48,6 +48,48 @@ pub(crate) enum Command {
     Spec(SpecCommand),
     /// Remove containers that subrun created and left behind (label `subrun.session`).
     Gc(GcArgs),
+    /// Grade submissions against every case of a problem and print a verdict per case.
+    ///
+    /// PROBLEM is a directory: a subrun problem.yaml, a Kattis data/ layout, or cases/NAME.in
+    /// with NAME.out or NAME.ans. A submission is a .wasm/.wat module or a .py file (run by
+    /// the python guest). Every case starts from the pristine submission and sees only its
+    /// own input. See docs/grading.md.
+    #[command(after_help = GRADE_EXIT_CODES)]
+    Grade(GradeArgs),
+}
+
+/// Exit codes of `subrun grade`.
+const GRADE_EXIT_CODES: &str = "\
+Exit codes:
+  0    every case of every submission is AC
+  1    at least one case is not AC
+  125  subrun itself failed (invalid problem, unreadable submission, engine error)
+  2    usage error";
+
+/// Options of `subrun grade`.
+#[derive(Debug, Args)]
+pub(crate) struct GradeArgs {
+    /// The problem directory.
+    pub(crate) problem: PathBuf,
+    /// The submissions (.wasm, .wat, .py).
+    #[arg(required = true)]
+    pub(crate) submissions: Vec<PathBuf>,
+    /// Cases run at once. Default: the number of cores.
+    #[arg(short = 'j', long, value_name = "N")]
+    pub(crate) jobs: Option<usize>,
+    /// Print the report as one JSON document instead of the table.
+    #[arg(long, conflicts_with = "jsonl")]
+    pub(crate) json: bool,
+    /// Print one JSON line per case as it finishes instead of the table.
+    #[arg(long)]
+    pub(crate) jsonl: bool,
+    /// After a case that is not AC, skip the cases of its group not yet started.
+    #[arg(long)]
+    pub(crate) fail_fast: bool,
+    /// The environment spec (default: the wasi runtime with the installed guests). The
+    /// problem's own limits apply over it.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) spec: Option<PathBuf>,
 }
 
 /// Options of `subrun build`.

@@ -2,7 +2,8 @@
 //!
 //! The command line of subrun: `subrun run` runs one command in a fresh session (the `wasi`
 //! runtime by default), `subrun spec check` validates environment specs, `subrun gc` removes
-//! containers left behind, `subrun build` builds a submission to a `wasm32-wasip1` module. This is the only crate that knows every runtime: it registers
+//! containers left behind, `subrun build` builds a submission to a `wasm32-wasip1` module, `subrun grade`
+//! grades submissions against a problem's cases. This is the only crate that knows every runtime: it registers
 //! `local`, `wasi` and `docker` explicitly in one [`subrun::Registry`].
 //!
 //! Exit codes: the command's own for `run` (124 timeout, 127 not found, 134 trap, 137
@@ -16,6 +17,7 @@ mod dir_size;
 mod error;
 mod exit;
 mod gc;
+mod grade;
 mod grants;
 mod guests;
 mod lazy_docker;
@@ -111,6 +113,7 @@ fn run_cli(cli: Cli) -> Result<i32, CliError> {
             Command::Build(args) => build::build(&args),
             Command::Spec(SpecCommand::Default) => print_default_spec(),
             Command::Gc(args) => gc::gc(args.session).await,
+            Command::Grade(args) => grade::grade(args).await,
         }
     });
     // Everything that matters was awaited (the session is closed); a blocking read of this

@@ -1917,3 +1917,178 @@ fn run_python_and_node_with_the_default_spec() {
         assert_eq!(text(&out.stdout), expected, "{cmd:?}");
     }
 }
+
+/// `subrun grade` on examples/grade/sum with its four submissions, as `--json`.
+fn grade_example(extra: &[&str]) -> Output {
+    let guests = real_guests();
+    let cache = tempfile::tempdir().unwrap();
+    let mut cmd = subrun(cache.path());
+    cmd.env("SUBRUN_GUEST_DIR", &guests)
+        .env("XDG_CACHE_HOME", shared_wasm_cache())
+        .current_dir(repo())
+        .arg("grade")
+        .args(extra);
+    cmd.output().unwrap()
+}
+
+#[test]
+fn grade_gives_the_example_submissions_their_verdicts_and_exits_1() {
+    let out = grade_example(&[
+        "--json",
+        "-j",
+        "2",
+        "examples/grade/sum",
+        "examples/grade/submissions/correct.py",
+        "examples/grade/submissions/wrong.py",
+        "examples/grade/submissions/crash.py",
+        "examples/grade/submissions/slow.py",
+    ]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts: Vec<(String, Vec<String>, f64)> = report["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let cases = s["cases"].as_array().unwrap();
+            let v = cases
+                .iter()
+                .map(|c| c["verdict"].as_str().unwrap().to_owned())
+                .collect();
+            (
+                s["submission"].as_str().unwrap().to_owned(),
+                v,
+                s["score"].as_f64().unwrap(),
+            )
+        })
+        .collect();
+    let expect = |name: &str, v: [&str; 3], score: f64| {
+        (
+            name.to_owned(),
+            v.iter().map(|s| (*s).to_owned()).collect::<Vec<_>>(),
+            score,
+        )
+    };
+    assert_eq!(
+        verdicts,
+        [
+            expect("correct.py", ["AC", "AC", "AC"], 100.0),
+            expect("wrong.py", ["AC", "WA", "WA"], 10.0),
+            expect("crash.py", ["AC", "RE", "RE"], 10.0),
+            expect("slow.py", ["TLE", "TLE", "TLE"], 0.0),
+        ]
+    );
+    assert_eq!(
+        report["submissions"][2]["cases"][1]["failure"],
+        serde_json::json!({ "exit_code": 1 })
+    );
+}
+
+#[test]
+fn grade_exits_0_when_every_case_is_ac_and_prints_the_table_or_json_lines() {
+    let out = grade_example(&[
+        "examples/grade/sum",
+        "examples/grade/submissions/correct.py",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    assert!(
+        table.starts_with("submission  group    case      verdict  time"),
+        "{table}"
+    );
+    assert!(
+        table.contains("correct.py: 100/100 points, 3/3 cases accepted"),
+        "{table}"
+    );
+
+    let out = grade_example(&[
+        "--jsonl",
+        "examples/grade/sum",
+        "examples/grade/submissions/correct.py",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let mut cases: Vec<String> = text(&out.stdout)
+        .lines()
+        .map(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            assert_eq!(v["verdict"], "AC");
+            v["case"].as_str().unwrap().to_owned()
+        })
+        .collect();
+    cases.sort();
+    assert_eq!(cases, ["many", "negative", "small"]);
+}
+
+#[test]
+fn grade_exits_125_naming_the_file_key_and_case_of_a_bad_problem() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(
+        dir.path().join("problem.yaml"),
+        "groups:\n  - name: g\n    cases:\n      - { name: c1, stdin_file: nope.in }\n",
+    )
+    .unwrap();
+    let sub = dir.path().join("s.py");
+    std::fs::write(&sub, "print(1)\n").unwrap();
+    let out = grade_example(&[dir.path().to_str().unwrap(), sub.to_str().unwrap()]);
+    assert_eq!(code(&out), 125);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains("problem.yaml, key `groups[0].cases[0].stdin_file`, case `c1`: cannot read"),
+        "{err}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
+fn grade_gives_the_c_example_submissions_built_by_subrun_build_their_verdicts() {
+    let cache = tempfile::tempdir().unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let mut modules = Vec::new();
+    for name in ["correct", "wrong", "slow", "crash"] {
+        let wasm = dir.path().join(format!("{name}.wasm"));
+        let source = format!("examples/grade/submissions/c/{name}.c");
+        let out = subrun_build(
+            cache.path(),
+            &repo(),
+            &[os(&source), os("-o"), wasm.as_os_str()],
+        );
+        assert_eq!(
+            code(&out),
+            0,
+            "clang with wasi-libc is required (scripts/setup.sh installs it); stderr: {}",
+            text(&out.stderr)
+        );
+        modules.push(wasm.to_str().unwrap().to_owned());
+    }
+    let mut args = vec!["--json", "examples/grade/sum"];
+    args.extend(modules.iter().map(String::as_str));
+    let out = grade_example(&args);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let verdicts: Vec<Vec<&str>> = report["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            s["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["verdict"].as_str().unwrap())
+                .collect()
+        })
+        .collect();
+    assert_eq!(
+        verdicts,
+        [
+            ["AC", "AC", "AC"],
+            ["AC", "WA", "WA"],
+            ["TLE", "TLE", "TLE"],
+            ["AC", "RE", "RE"],
+        ]
+    );
+    assert_eq!(
+        report["submissions"][3]["cases"][1]["failure"],
+        serde_json::json!({ "trap": "out-of-bounds memory access" })
+    );
+}

@@ -1,0 +1,78 @@
+//! `subrun grade PROBLEM SUBMISSION...`: every submission against every case, through
+//! [`subrun_grade::Grader`]; a table, `--json` or `--jsonl` on stdout.
+
+use std::io::Write;
+
+use subrun::EnvironmentSpec;
+use subrun_grade::{GradeError, Grader, Problem, Submission};
+
+use crate::args::GradeArgs;
+use crate::error::{CliError, render_chain};
+use crate::{default_spec, exit, guests, registry};
+
+/// Exit 0 when every case is AC, 1 otherwise; a grading error is printed (escaped, with
+/// its causes) and exits with 125.
+pub(crate) async fn grade(args: GradeArgs) -> Result<i32, CliError> {
+    let registry = registry::build()?;
+    let spec = environment(&args)?;
+    match run(&args, &registry, spec).await {
+        Ok(all_accepted) => Ok(if all_accepted { 0 } else { 1 }),
+        Err(err) => {
+            eprintln!("{}", render_chain(&err));
+            Ok(exit::FAILURE)
+        }
+    }
+}
+
+/// `--spec FILE` with the installed guests added, else the default spec (wasi).
+fn environment(args: &GradeArgs) -> Result<EnvironmentSpec, CliError> {
+    let guest_dir = subrun_wasi::guests::guest_dir();
+    match &args.spec {
+        Some(path) => {
+            let mut spec = EnvironmentSpec::from_path(path).map_err(CliError::LoadSpec)?;
+            guests::complete_programs(&mut spec, guest_dir.as_deref());
+            Ok(spec)
+        }
+        None => {
+            let cwd = std::env::current_dir().map_err(CliError::CurrentDir)?;
+            default_spec::default_spec(guest_dir.as_deref(), &cwd).map_err(CliError::LoadSpec)
+        }
+    }
+}
+
+async fn run(
+    args: &GradeArgs,
+    registry: &subrun::Registry,
+    spec: EnvironmentSpec,
+) -> Result<bool, GradeError> {
+    let problem = Problem::load(&args.problem)?;
+    let submissions = args
+        .submissions
+        .iter()
+        .map(Submission::from_path)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut builder = Grader::builder(problem, registry)
+        .spec(spec)
+        .submissions(submissions)
+        .fail_fast(args.fail_fast);
+    if let Some(jobs) = args.jobs {
+        builder = builder.jobs(jobs);
+    }
+    let jsonl = args.jsonl;
+    let report = builder
+        .build()?
+        .run_with(|case| {
+            if jsonl {
+                let mut out = std::io::stdout().lock();
+                let _ = writeln!(out, "{}", case.to_json_line());
+                let _ = out.flush();
+            }
+        })
+        .await?;
+    if args.json {
+        println!("{}", report.to_json());
+    } else if !jsonl {
+        print!("{}", report.table());
+    }
+    Ok(report.all_accepted())
+}

@@ -1,0 +1,489 @@
+//! The [`Grader`]: every submission against every case, through Sessions.
+
+use std::collections::VecDeque;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use serde_json::json;
+use subrun::{EnvironmentSpec, ExecRequest, Registry, Session, SpawnOptions, SubmissionRuntime};
+use tokio::sync::mpsc;
+use tokio::task::JoinSet;
+
+use crate::error::GradeError;
+use crate::problem::{Case, Problem, ProblemEnvironment};
+use crate::report::{CaseResult, GroupReport, Report, SubmissionReport};
+use crate::scoring::Scoring;
+use crate::submission::Submission;
+use crate::verdict::{Judgement, Verdict, judge};
+
+/// Grades submissions against a problem.
+///
+/// Each of `jobs` workers prepares one [`Session`] per submission, writes the submission's
+/// files, captures that pristine workspace once ([`Session::update_snapshot`]) and spawns
+/// one runtime (setup runs once per worker). Before every case the workspace is emptied
+/// ([`Workspace::clear`](subrun::workspace::Workspace::clear), never following a symlink) and
+/// the pristine snapshot written back
+/// ([`Snapshot::extract_into`](subrun::snapshot::Snapshot::extract_into)), so a case's
+/// leftovers never reach the next case, and only that case's granted files are written; its input goes on stdin. The expected answer stays in
+/// this process and the problem directory is never mounted, so a `wasi` submission cannot
+/// see either. (A `local` submission is a host process and can read what its user can:
+/// `local` is for trusted code.) Compiled modules are reused across cases and workers by
+/// the runtime's own cache.
+///
+/// ```no_run
+/// # async fn f(registry: subrun::Registry, spec: subrun::EnvironmentSpec) -> Result<(), subrun_grade::GradeError> {
+/// use subrun_grade::{Grader, Problem, Submission};
+/// let report = Grader::builder(Problem::load("examples/grade/sum")?, &registry)
+///     .spec(spec)
+///     .submission(Submission::from_path("examples/grade/sum/submissions/correct.py")?)
+///     .jobs(2)
+///     .build()?
+///     .run_with(|case| println!("{} {}", case.case, case.verdict))
+///     .await?;
+/// assert!(report.all_accepted());
+/// # Ok(()) }
+/// ```
+#[derive(Debug)]
+pub struct Grader {
+    problem: Arc<Problem>,
+    registry: Registry,
+    spec: EnvironmentSpec,
+    submissions: Vec<Arc<Submission>>,
+    jobs: usize,
+    fail_fast: bool,
+}
+
+/// Configures a [`Grader`]. Defaults: no spec (the problem must name its environment), no
+/// submission, `jobs` = the number of cores, no fail-fast.
+#[derive(Debug)]
+#[must_use]
+pub struct GraderBuilder {
+    problem: Problem,
+    registry: Registry,
+    spec: Option<EnvironmentSpec>,
+    submissions: Vec<Submission>,
+    jobs: Option<usize>,
+    fail_fast: bool,
+}
+
+impl GraderBuilder {
+    /// The environment submissions run in, unless the problem names its own (`spec:`, or a
+    /// `runtime:` of another kind). The problem's limits override the spec's (a program's
+    /// `deadline_factor`, such as the python guest's, still scales the time limit), and the
+    /// grader's snapshots are uncompressed.
+    pub fn spec(mut self, spec: EnvironmentSpec) -> Self {
+        self.spec = Some(spec);
+        self
+    }
+
+    /// Adds a submission.
+    pub fn submission(mut self, submission: Submission) -> Self {
+        self.submissions.push(submission);
+        self
+    }
+
+    /// Adds submissions.
+    pub fn submissions(mut self, submissions: impl IntoIterator<Item = Submission>) -> Self {
+        self.submissions.extend(submissions);
+        self
+    }
+
+    /// Cases run at once (at least 1; default: the number of cores).
+    pub fn jobs(mut self, jobs: usize) -> Self {
+        self.jobs = Some(jobs.max(1));
+        self
+    }
+
+    /// With `true`, the first case of a group that is not AC skips the group's cases that
+    /// have not started yet (verdict [`Verdict::Skipped`]). Other groups still run.
+    pub fn fail_fast(mut self, fail_fast: bool) -> Self {
+        self.fail_fast = fail_fast;
+        self
+    }
+
+    /// Resolves the environment and checks the configuration.
+    ///
+    /// # Errors
+    /// [`GradeError::NoSubmission`]; [`GradeError::Spec`] when no environment is given or
+    /// the problem's `runtime:` does not make a valid spec.
+    pub fn build(self) -> Result<Grader, GradeError> {
+        if self.submissions.is_empty() {
+            return Err(GradeError::NoSubmission);
+        }
+        let mut spec = effective_spec(&self.problem, self.spec)?;
+        let limits = &self.problem.limits;
+        if let Some(t) = limits.time {
+            spec.limits.timeout = t;
+        }
+        if let Some(m) = limits.memory {
+            spec.limits.memory = Some(m);
+        }
+        if let Some(o) = limits.output {
+            spec.limits.output = o;
+        }
+        // The pristine snapshot is written back before every case: uncompressed, it costs no
+        // decompression on that hot path (it never leaves memory).
+        spec.snapshot.compression = subrun::spec::Compression::None;
+        self.registry.validate(&spec).map_err(GradeError::Spec)?;
+        let jobs = self.jobs.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        });
+        Ok(Grader {
+            problem: Arc::new(self.problem),
+            registry: self.registry,
+            spec,
+            submissions: self.submissions.into_iter().map(Arc::new).collect(),
+            jobs,
+            fail_fast: self.fail_fast,
+        })
+    }
+}
+
+fn effective_spec(
+    problem: &Problem,
+    caller: Option<EnvironmentSpec>,
+) -> Result<EnvironmentSpec, GradeError> {
+    match &problem.environment {
+        Some(ProblemEnvironment::Spec(spec)) => Ok((**spec).clone()),
+        Some(ProblemEnvironment::Runtime(kind)) => match caller {
+            Some(spec) if spec.kind.as_str() == kind => Ok(spec),
+            _ => EnvironmentSpec::from_value(
+                json!({ "type": kind, "name": problem.name }),
+                "problem.yaml `runtime`",
+                &problem.dir,
+            )
+            .map_err(GradeError::Spec),
+        },
+        None => caller.ok_or_else(|| {
+            GradeError::Spec(subrun::SpecError::new(
+                "grader",
+                "spec",
+                "no environment: pass a spec, or name a runtime in problem.yaml",
+            ))
+        }),
+    }
+}
+
+impl Grader {
+    /// Starts configuring a grader of `problem` with the runtimes of `registry`.
+    pub fn builder(problem: Problem, registry: &Registry) -> GraderBuilder {
+        GraderBuilder {
+            problem,
+            registry: registry.clone(),
+            spec: None,
+            submissions: Vec::new(),
+            jobs: None,
+            fail_fast: false,
+        }
+    }
+
+    /// The spec cases run with (the problem's limits applied).
+    pub fn spec(&self) -> &EnvironmentSpec {
+        &self.spec
+    }
+
+    /// Grades everything and returns the report.
+    ///
+    /// # Errors
+    /// As [`run_with`](Self::run_with).
+    pub async fn run(self) -> Result<Report, GradeError> {
+        self.run_with(|_| {}).await
+    }
+
+    /// Grades every submission (one after the other) against every case (`jobs` at a time),
+    /// calling `on_case` with each result as it finishes, and returns the report (cases in
+    /// problem order).
+    ///
+    /// # Errors
+    /// [`GradeError::Prepare`] when a session cannot be prepared or its runtime spawned
+    /// (its setup failed). An engine error while running one case is that case's
+    /// [`Verdict::InternalError`], not an `Err`.
+    pub async fn run_with(
+        self,
+        mut on_case: impl FnMut(&CaseResult),
+    ) -> Result<Report, GradeError> {
+        let mut submissions = Vec::with_capacity(self.submissions.len());
+        for submission in &self.submissions {
+            let cases = self.run_submission(submission, &mut on_case).await?;
+            submissions.push(summarize(&self.problem, &submission.name, cases));
+        }
+        Ok(Report {
+            problem: self.problem.name.clone(),
+            submissions,
+        })
+    }
+
+    async fn run_submission(
+        &self,
+        submission: &Arc<Submission>,
+        on_case: &mut impl FnMut(&CaseResult),
+    ) -> Result<Vec<Vec<Option<CaseResult>>>, GradeError> {
+        let problem = &self.problem;
+        let queue: VecDeque<(usize, usize)> = problem
+            .groups
+            .iter()
+            .enumerate()
+            .flat_map(|(g, group)| (0..group.cases.len()).map(move |c| (g, c)))
+            .collect();
+        let workers = self.jobs.min(queue.len()).max(1);
+        let shared = Arc::new(Shared {
+            problem: problem.clone(),
+            submission: submission.clone(),
+            queue: Mutex::new(queue),
+            failed: problem
+                .groups
+                .iter()
+                .map(|_| AtomicBool::new(false))
+                .collect(),
+            fail_fast: self.fail_fast,
+        });
+        let (tx, mut rx) = mpsc::unbounded_channel();
+        let mut set = JoinSet::new();
+        for _ in 0..workers {
+            set.spawn(worker(
+                shared.clone(),
+                self.registry.clone(),
+                self.spec.clone(),
+                tx.clone(),
+            ));
+        }
+        drop(tx);
+        let mut results: Vec<Vec<Option<CaseResult>>> = problem
+            .groups
+            .iter()
+            .map(|g| vec![None; g.cases.len()])
+            .collect();
+        while let Some((g, c, result)) = rx.recv().await {
+            on_case(&result);
+            results[g][c] = Some(result);
+        }
+        while let Some(joined) = set.join_next().await {
+            joined.map_err(|e| GradeError::Worker(e.to_string()))??;
+        }
+        Ok(results)
+    }
+}
+
+struct Shared {
+    problem: Arc<Problem>,
+    submission: Arc<Submission>,
+    queue: Mutex<VecDeque<(usize, usize)>>,
+    failed: Vec<AtomicBool>,
+    fail_fast: bool,
+}
+
+impl Shared {
+    fn next(&self) -> Option<(usize, usize)> {
+        self.queue
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner)
+            .pop_front()
+    }
+}
+
+type Sent = (usize, usize, CaseResult);
+
+async fn worker(
+    shared: Arc<Shared>,
+    registry: Registry,
+    spec: EnvironmentSpec,
+    tx: mpsc::UnboundedSender<Sent>,
+) -> Result<(), GradeError> {
+    let submission = &shared.submission;
+    let prep = |source: subrun::Error| GradeError::Prepare {
+        submission: submission.name.clone(),
+        source,
+    };
+    let session = Session::builder(&registry, spec)
+        .prepare()
+        .await
+        .map_err(prep)?;
+    for (path, bytes) in &submission.files {
+        session
+            .workspace()
+            .write_file(path, bytes)
+            .map_err(|e| prep(e.into()))?;
+    }
+    let pristine = session.update_snapshot().map_err(prep)?;
+    let runtime = session.spawn(SpawnOptions::new()).await.map_err(prep)?;
+    while let Some((g, c)) = shared.next() {
+        let group = &shared.problem.groups[g];
+        let case = &group.cases[c];
+        let result = if shared.fail_fast && shared.failed[g].load(Ordering::SeqCst) {
+            skipped(submission, &group.name, case)
+        } else {
+            let ctx = CaseContext {
+                session: &session,
+                runtime: runtime.as_ref(),
+                pristine: &pristine,
+                problem: &shared.problem,
+                submission,
+                group: &group.name,
+            };
+            run_case(&ctx, case).await
+        };
+        if shared.fail_fast && !result.verdict.is_accepted() {
+            shared.failed[g].store(true, Ordering::SeqCst);
+        }
+        if tx.send((g, c, result)).is_err() {
+            break;
+        }
+    }
+    if let Err(e) = session.close().await {
+        tracing::warn!(error = %e, "closing a grading session failed");
+    }
+    Ok(())
+}
+
+struct CaseContext<'a> {
+    session: &'a Session,
+    runtime: &'a dyn SubmissionRuntime,
+    pristine: &'a subrun::snapshot::Snapshot,
+    problem: &'a Problem,
+    submission: &'a Submission,
+    group: &'a str,
+}
+
+fn blank(submission: &str, group: &str, case: &Case, verdict: Verdict) -> CaseResult {
+    CaseResult {
+        submission: submission.to_owned(),
+        group: group.to_owned(),
+        case: case.name.clone(),
+        verdict,
+        failure: None,
+        exit_code: None,
+        wall_time: 0.0,
+        cpu_time: None,
+        fuel: None,
+        peak_memory: None,
+        output_bytes: 0,
+        points: None,
+        deadline: None,
+        message: None,
+        first_diff_line: None,
+        diff: None,
+        reset_time: 0.0,
+    }
+}
+
+fn skipped(submission: &Submission, group: &str, case: &Case) -> CaseResult {
+    let mut r = blank(&submission.name, group, case, Verdict::Skipped);
+    r.message = Some("skipped: an earlier case of the group failed (--fail-fast)".into());
+    r
+}
+
+/// Resets the workspace to the pristine submission plus this case's granted files, runs
+/// the command with the case's stdin, and judges the result.
+async fn run_case(ctx: &CaseContext<'_>, case: &Case) -> CaseResult {
+    let started = Instant::now();
+    let workspace = ctx.session.workspace();
+    // Not `restore_into`: its all-or-nothing staging costs two directories per case, and
+    // here a failed reset is the case's IE and the next case resets again anyway.
+    let reset = workspace
+        .clear()
+        .map_err(subrun::Error::from)
+        .and_then(|()| {
+            ctx.pristine
+                .extract_into(workspace)
+                .map_err(subrun::Error::from)
+        })
+        .and_then(|()| ctx.session.materialize_input_files(&case.files).map(drop));
+    let reset_time = started.elapsed();
+    let mut out = blank(
+        &ctx.submission.name,
+        ctx.group,
+        case,
+        Verdict::InternalError,
+    );
+    out.reset_time = reset_time.as_secs_f64();
+    if let Err(e) = reset {
+        out.message = Some(escape_owned(&format!("cannot reset the workspace: {e}")));
+        return out;
+    }
+    let mut request = ExecRequest::new(ctx.submission.command_with(&case.args));
+    if let Some(stdin) = &case.stdin {
+        request = request.stdin(stdin.clone());
+    }
+    let result = match ctx.runtime.execute(request).await {
+        Ok(r) => r,
+        Err(e) => {
+            out.message = Some(escape_owned(&format!("the engine failed: {e}")));
+            return out;
+        }
+    };
+    let Judgement {
+        verdict,
+        failure,
+        mismatch,
+        message,
+    } = judge(&result, case.answer.as_deref(), &ctx.problem.checker);
+    tracing::debug!(submission = %ctx.submission.name, group = ctx.group, case = %case.name, verdict = %verdict, reset_us = reset_time.as_micros() as u64, wall_us = result.usage.wall_time.as_micros() as u64, "case graded");
+    out.verdict = verdict;
+    out.failure = failure;
+    out.exit_code = Some(result.exit_code);
+    out.wall_time = result.usage.wall_time.as_secs_f64();
+    out.cpu_time = result.usage.cpu_time.map(|d: Duration| d.as_secs_f64());
+    out.fuel = result.usage.fuel_consumed;
+    out.peak_memory = result.usage.peak_memory;
+    out.deadline = result.usage.deadline.map(|d| d.as_secs_f64());
+    out.output_bytes = result.usage.stdout_bytes + result.usage.stderr_bytes;
+    out.message = message;
+    if let Some(m) = mismatch {
+        out.first_diff_line = m.first_diff_line;
+        out.diff = Some(m.diff);
+    }
+    out
+}
+
+fn escape_owned(text: &str) -> String {
+    subrun::terminal::escape(text).into_owned()
+}
+
+/// Orders a submission's results, scores groups and cases.
+fn summarize(
+    problem: &Problem,
+    submission: &str,
+    results: Vec<Vec<Option<CaseResult>>>,
+) -> SubmissionReport {
+    let mut cases = Vec::new();
+    let mut groups = Vec::new();
+    for (group, results) in problem.groups.iter().zip(results) {
+        let mut group_cases: Vec<CaseResult> = results
+            .into_iter()
+            .zip(&group.cases)
+            .map(|(r, case)| {
+                r.unwrap_or_else(|| {
+                    let mut r = blank(submission, &group.name, case, Verdict::InternalError);
+                    r.message = Some("the case was not run".into());
+                    r
+                })
+            })
+            .collect();
+        let verdicts: Vec<Verdict> = group_cases.iter().map(|c| c.verdict).collect();
+        let points = group.scoring.score(group.points, &verdicts);
+        if group.scoring == Scoring::Sum {
+            let share = group.points / group_cases.len().max(1) as f64;
+            for c in &mut group_cases {
+                c.points = Some(if c.verdict.is_accepted() { share } else { 0.0 });
+            }
+        }
+        groups.push(GroupReport {
+            group: group.name.clone(),
+            scoring: group.scoring,
+            points,
+            max_points: group.points,
+            accepted: verdicts.iter().filter(|v| v.is_accepted()).count(),
+            cases: verdicts.len(),
+        });
+        cases.extend(group_cases);
+    }
+    SubmissionReport {
+        submission: submission.to_owned(),
+        all_accepted: cases.iter().all(|c| c.verdict.is_accepted()),
+        score: groups.iter().map(|g| g.points).sum(),
+        max_score: groups.iter().map(|g| g.max_points).sum(),
+        groups,
+        cases,
+    }
+}

@@ -1,0 +1,347 @@
+//! End-to-end grading on the wasi runtime with the python guest.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use serde_json::json;
+use subrun::{EnvironmentSpec, Registry};
+use subrun_grade::{Grader, Problem, Report, Submission, Verdict};
+use subrun_wasi::{WasiEngineConfig, WasiRuntimeFactory};
+
+fn registry() -> Registry {
+    let mut config = WasiEngineConfig::default();
+    config.pool_slots = 16;
+    let mut registry = Registry::new();
+    registry
+        .register(Arc::new(
+            WasiRuntimeFactory::new(config).expect("wasi engine"),
+        ))
+        .expect("registered once");
+    registry
+}
+
+/// The CLI's default spec: wasi with the installed interpreter guests.
+fn spec() -> EnvironmentSpec {
+    let guests = subrun_wasi::guests::guest_dir()
+        .expect("no guest directory: set SUBRUN_GUEST_DIR or HOME and run scripts/fetch-guests.sh");
+    let programs = subrun_wasi::guests::installed_programs(&guests);
+    assert!(
+        programs.contains_key("python"),
+        "the python guest is not installed in {}",
+        guests.display()
+    );
+    let doc = json!({
+        "type": "wasi",
+        "name": "grade-test",
+        "wasi": { "workdir": "/workspace", "programs": programs },
+    });
+    EnvironmentSpec::from_value(doc, "test spec", Path::new("/")).expect("valid spec")
+}
+
+fn example(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../examples/grade")
+        .join(rel)
+}
+
+fn verdicts(report: &Report, submission: usize) -> Vec<(String, Verdict)> {
+    report.submissions[submission]
+        .cases
+        .iter()
+        .map(|c| (c.case.clone(), c.verdict))
+        .collect()
+}
+
+fn pairs(list: &[(&str, Verdict)]) -> Vec<(String, Verdict)> {
+    list.iter().map(|(n, v)| ((*n).to_owned(), *v)).collect()
+}
+
+async fn grade(problem: &Path, subs: &[&str], jobs: usize, fail_fast: bool) -> Report {
+    let submissions = subs
+        .iter()
+        .map(|s| Submission::from_path(example(&format!("submissions/{s}"))).expect("submission"));
+    Grader::builder(Problem::load(problem).expect("problem"), &registry())
+        .spec(spec())
+        .submissions(submissions)
+        .jobs(jobs)
+        .fail_fast(fail_fast)
+        .build()
+        .expect("grader")
+        .run()
+        .await
+        .expect("graded")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_example_gives_each_submission_its_verdicts_and_points() {
+    let report = grade(
+        &example("sum"),
+        &["correct.py", "wrong.py", "crash.py", "slow.py"],
+        2,
+        false,
+    )
+    .await;
+    use Verdict::*;
+    assert_eq!(
+        verdicts(&report, 0),
+        pairs(&[
+            ("small", Accepted),
+            ("negative", Accepted),
+            ("many", Accepted)
+        ])
+    );
+    assert_eq!(
+        verdicts(&report, 1),
+        pairs(&[
+            ("small", Accepted),
+            ("negative", WrongAnswer),
+            ("many", WrongAnswer)
+        ])
+    );
+    assert_eq!(
+        verdicts(&report, 2),
+        pairs(&[
+            ("small", Accepted),
+            ("negative", RuntimeError),
+            ("many", RuntimeError)
+        ])
+    );
+    assert_eq!(
+        verdicts(&report, 3),
+        pairs(&[
+            ("small", TimeLimitExceeded),
+            ("negative", TimeLimitExceeded),
+            ("many", TimeLimitExceeded)
+        ])
+    );
+    let scores: Vec<f64> = report.submissions.iter().map(|s| s.score).collect();
+    assert_eq!(scores, [100.0, 10.0, 10.0, 0.0]);
+    assert!(report.submissions[0].all_accepted && !report.all_accepted());
+
+    let wa = &report.submissions[1].cases[1];
+    assert_eq!(
+        wa.message.as_deref(),
+        Some("token 1: expected `-9`, got `3`")
+    );
+    assert_eq!(wa.first_diff_line, Some(1));
+    let re = &report.submissions[2].cases[1];
+    assert_eq!(re.failure, Some(subrun_grade::RuntimeFailure::ExitCode(1)));
+    let tle = &report.submissions[3].cases[0];
+    assert_eq!(
+        tle.deadline,
+        Some(2.0),
+        "the problem's 250ms under the python guest's factor 8"
+    );
+    assert!(
+        tle.wall_time >= 1.9,
+        "the 2s limit applied: {}",
+        tle.wall_time
+    );
+    assert!(report.submissions[0].cases[2].peak_memory.is_some());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn fail_fast_skips_the_rest_of_a_failing_group_only() {
+    let report = grade(&example("sum"), &["crash.py"], 1, true).await;
+    use Verdict::*;
+    assert_eq!(
+        verdicts(&report, 0),
+        pairs(&[
+            ("small", Accepted),
+            ("negative", RuntimeError),
+            ("many", Skipped)
+        ])
+    );
+}
+
+fn write(root: &Path, rel: &str, text: &str) {
+    let p = root.join(rel);
+    std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
+    std::fs::write(p, text).expect("write");
+}
+
+/// A submission that looks everywhere it can for the other case's input, answer and
+/// granted file, a file of the problem directory, and what an earlier case left behind.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_sees_only_its_own_case_and_nothing_an_earlier_case_left() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let problem_dir = dir.path().join("problem");
+    write(&problem_dir, "data/other.in", "OTHER_INPUT_SECRET\n");
+    write(&problem_dir, "data/other.ans", "OTHER_ANSWER_SECRET\n");
+    write(&problem_dir, "data/other.txt", "OTHER_FILE_SECRET\n");
+    write(&problem_dir, "notes.txt", "PROBLEM_DIR_SECRET\n");
+    write(
+        &problem_dir,
+        "problem.yaml",
+        "groups:\n  - name: other\n    cases:\n      - { name: other, stdin_file: data/other.in, stdout_file: data/other.ans, files: { given.txt: data/other.txt } }\n  - name: probe\n    cases:\n      - { name: first, stdin: probe, stdout: clean }\n      - { name: second, stdin: probe, stdout: clean }\n",
+    );
+    let probe = format!(
+        r#"import os, sys
+stdin = sys.stdin.read()
+secrets = ["OTHER_" + s for s in ("INPUT_SECRET", "ANSWER_SECRET", "FILE_SECRET")] + ["PROBLEM_" + "DIR_SECRET"]
+found = []
+for name in ("leftover.txt", "deep/er/leftover.txt", "given.txt", "planted-link"):
+    if os.path.lexists(name):
+        found.append("exists:" + name)
+with open("leftover.txt", "w") as f:
+    f.write("left by an earlier case")
+try:
+    os.symlink("leftover.txt", "planted-link")
+except Exception as e:
+    found.append("cannot-plant-symlink")
+os.makedirs("deep/er", exist_ok=True)
+with open("deep/er/leftover.txt", "w") as f:
+    f.write("left")
+for root in ("/", "/workspace", "..", {problem:?}):
+    for dirpath, dirs, files in os.walk(root):
+        for name in files:
+            path = os.path.join(dirpath, name)
+            try:
+                with open(path, "rb") as f:
+                    text = f.read(1 << 20)
+            except Exception:
+                continue
+            for s in secrets:
+                if s.encode() in text:
+                    found.append(s + "@" + path)
+try:
+    os.listdir({problem:?})
+    found.append("listed-problem-dir")
+except Exception:
+    pass
+if stdin != "probe":
+    found.append("stdin:" + stdin.strip())
+print("clean" if not found else " ".join(sorted(set(found))))
+"#,
+        problem = problem_dir.display().to_string()
+    );
+    let submission = Submission::command("probe.py", "python probe.py").file("probe.py", probe);
+    let report = Grader::builder(Problem::load(&problem_dir).expect("problem"), &registry())
+        .spec(spec())
+        .submission(submission)
+        .jobs(1)
+        .build()
+        .expect("grader")
+        .run()
+        .await
+        .expect("graded");
+    let cases = &report.submissions[0].cases;
+    // The first case sees its own stdin and granted file, and says so.
+    assert_eq!(cases[0].verdict, Verdict::WrongAnswer);
+    let other = cases[0].diff.as_deref().unwrap_or_default();
+    assert!(other.contains("exists:given.txt"), "{other}");
+    assert!(other.contains("OTHER_FILE_SECRET@"), "{other}");
+    assert!(!other.contains("cannot-plant-symlink"), "{other}");
+    for case in &cases[1..] {
+        assert_eq!(
+            case.verdict,
+            Verdict::Accepted,
+            "{}: {:?} {:?}",
+            case.case,
+            case.message,
+            case.diff
+        );
+    }
+}
+
+/// A module that traps at once (`unreachable`).
+const TRAP_WAT: &str = r#"(module
+  (memory (export "memory") 1)
+  (func (export "_start") unreachable))"#;
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn each_outcome_ends_in_its_verdict() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path();
+    write(
+        p,
+        "problem.yaml",
+        "limits: { time: 250ms, memory: 64MiB, output: 1MiB }\nchecker: exact\ngroups:\n  - name: g\n    cases:\n      - { name: c, stdin: \"1 2\\n\", stdout: \"3\\n\" }\n",
+    );
+    let py = |name: &str, code: &str| {
+        Submission::command(name, format!("python {name}")).file(name, code)
+    };
+    let submissions = [
+        py(
+            "ok.py",
+            "import sys\nprint(sum(map(int, sys.stdin.read().split())))\n",
+        ),
+        py("pe.py", "print('3 ')\n"),
+        py("wa.py", "print(4)\n"),
+        py(
+            "mle.py",
+            "chunks = []\nwhile True:\n    chunks.append(bytearray(1 << 20))\n",
+        ),
+        py("ole.py", "while True:\n    print('x' * 1000)\n"),
+        py("tle.py", "while True:\n    pass\n"),
+        py("re.py", "import sys\nsys.exit(7)\n"),
+        Submission::command("trap.wat", "trap.wat").file("trap.wat", TRAP_WAT),
+    ];
+    let report = Grader::builder(Problem::load(p).expect("problem"), &registry())
+        .spec(spec())
+        .submissions(submissions)
+        .build()
+        .expect("grader")
+        .run()
+        .await
+        .expect("graded");
+    let got: Vec<(String, Verdict, Option<subrun_grade::RuntimeFailure>)> = report
+        .submissions
+        .iter()
+        .map(|s| {
+            (
+                s.submission.clone(),
+                s.cases[0].verdict,
+                s.cases[0].failure.clone(),
+            )
+        })
+        .collect();
+    use Verdict::*;
+    use subrun_grade::RuntimeFailure::{ExitCode, Trap};
+    let want = [
+        ("ok.py", Accepted, None),
+        ("pe.py", PresentationError, None),
+        ("wa.py", WrongAnswer, None),
+        ("mle.py", MemoryLimitExceeded, None),
+        ("ole.py", OutputLimitExceeded, None),
+        ("tle.py", TimeLimitExceeded, None),
+        ("re.py", RuntimeError, Some(ExitCode(7))),
+        (
+            "trap.wat",
+            RuntimeError,
+            Some(Trap("unreachable executed".into())),
+        ),
+    ];
+    let want: Vec<_> = want
+        .into_iter()
+        .map(|(n, v, f)| (n.to_owned(), v, f))
+        .collect();
+    assert_eq!(got, want);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn kattis_and_plain_layouts_grade_like_the_subrun_one() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let cases = example("sum/cases");
+    for (layout, sub, answer_ext) in [("kattis", "data/secret", "ans"), ("plain", "cases", "out")] {
+        let root = dir.path().join(layout);
+        for name in ["small", "negative", "many"] {
+            let read = |ext: &str| {
+                std::fs::read_to_string(cases.join(format!("{name}.{ext}"))).expect("case")
+            };
+            write(&root, &format!("{sub}/{name}.in"), &read("in"));
+            write(&root, &format!("{sub}/{name}.{answer_ext}"), &read("ans"));
+        }
+        let report = grade(&root, &["correct.py", "wrong.py"], 2, false).await;
+        let accepted: Vec<usize> = report
+            .submissions
+            .iter()
+            .map(|s| s.cases.iter().filter(|c| c.verdict.is_accepted()).count())
+            .collect();
+        assert_eq!(accepted, [3, 1], "{layout}");
+        assert_eq!(
+            report.submissions[0].score, 3.0,
+            "{layout}: one point per case"
+        );
+    }
+}
