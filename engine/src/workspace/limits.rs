@@ -23,7 +23,7 @@ use std::fmt;
 /// once, so its peak memory is about three times the bytes it captures.
 ///
 /// ```
-/// use subrun::WorkspaceLimits;
+/// use subrun::workspace::WorkspaceLimits;
 /// let limits = WorkspaceLimits::default()
 ///     .with_max_entries(10_000)
 ///     .with_max_snapshot_bytes(64 << 20);
