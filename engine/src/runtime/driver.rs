@@ -251,9 +251,14 @@ impl Stop {
 }
 
 impl Stop {
-    /// When the reason was recorded (`None` for the kill switch, which has no reason).
+    /// When the reason was recorded (`None` for the kill switch until the driver notes it).
     fn requested_at(&self) -> Option<Instant> {
         self.reason.get().map(|(_, at)| *at)
+    }
+
+    /// Records `Killed` and now for a stop requested through the kill switch alone.
+    fn note_killed(&self) {
+        let _ = self.reason.set((StopReason::Killed, Instant::now()));
     }
 }
 
@@ -388,22 +393,32 @@ struct Ticket<B: Backend> {
     id: ExecutionId,
     control: ExecutionControl,
     tracked: bool,
+    recorded: bool,
 }
 
 impl<B: Backend> Ticket<B> {
     /// Records the outcome and leaves the book in one step, so `state()` never shows the
     /// execution neither running nor finished.
-    fn finish(self, outcome: &Outcome) {
-        if self.tracked {
-            self.shared.book().last = Some(outcome.clone());
+    fn finish(mut self, outcome: &Outcome) {
+        self.record(outcome.clone());
+    }
+
+    fn record(&mut self, outcome: Outcome) {
+        if self.tracked && !self.recorded {
+            let mut book = self.shared.book();
+            book.last = Some(outcome);
+            book.active.remove(&self.id);
+            self.recorded = true;
         }
     }
 }
 
 impl<B: Backend> Drop for Ticket<B> {
+    /// An execution that leaves without an outcome (its `execute` future dropped, an engine
+    /// error) was ended: it reads as `Killed`.
     fn drop(&mut self) {
         if self.tracked {
-            self.shared.book().active.remove(&self.id);
+            self.record(Outcome::Killed);
             self.shared.left.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
@@ -446,6 +461,7 @@ impl<B: Backend> Shared<B> {
             id,
             control,
             tracked,
+            recorded: false,
         })
     }
 
@@ -485,7 +501,14 @@ impl<B: Backend> Shared<B> {
     }
 
     /// Supervises a started execution to its end and builds its result.
-    async fn complete(&self, started: Started<B>) -> Result<RuntimeResult, RuntimeError> {
+    ///
+    /// A streamed execution's `Finished` event goes to `events` before the execution leaves
+    /// the book, so `kill()` returns only once it was sent.
+    async fn complete(
+        &self,
+        started: Started<B>,
+        events: Option<&EventSender>,
+    ) -> Result<RuntimeResult, RuntimeError> {
         let Started {
             ticket,
             running,
@@ -514,6 +537,8 @@ impl<B: Backend> Shared<B> {
                     biased;
                     ended = &mut wait => break ended?,
                     () = &mut expire, if !stop.is_requested() => stop.request(StopReason::TimedOut),
+                    // The kill switch (kill(), a dropped stream) carries no reason: note when.
+                    () = stop.requested(), if stop.requested_at().is_none() => stop.note_killed(),
                     _ = &mut over_quota, if !stop.is_requested() => {
                         stop.request(StopReason::Exceeded(Resource::Disk));
                     }
@@ -525,12 +550,13 @@ impl<B: Backend> Shared<B> {
             .unwrap_or_else(Instant::now)
             .saturating_duration_since(t0);
         let mut reason = stop.reason();
-        if let (Some(StopReason::TimedOut), Some(end), Some(at)) =
+        if let (Some(StopReason::TimedOut | StopReason::Killed), Some(end), Some(at)) =
             (reason, ended.ended_at, stop.requested_at())
             && at > end
             && ended.outcome.is_some()
         {
-            // The deadline passed while the output was drained after the command had ended.
+            // The deadline passed, or a kill came, after the command had ended by itself
+            // (while its output was drained or its status read).
             reason = None;
         }
         if reason.is_none()
@@ -579,6 +605,10 @@ impl<B: Backend> Shared<B> {
             elapsed,
             usage,
         };
+        if let Some(tx) = events {
+            // A consumer that went away does not need the result.
+            let _ = tx.send(RuntimeEvent::Finished(Box::new(result.clone())));
+        }
         ticket.finish(&result.outcome);
         Ok(result)
     }
@@ -593,7 +623,7 @@ impl<B: Backend> Shared<B> {
             tracing::debug_span!("execute", runtime = %self.config.id, execution_id = %ticket.id);
         async {
             let started = self.start(ticket, request, None).await?;
-            self.complete(started).await
+            self.complete(started, None).await
         }
         .instrument(span)
         .await
@@ -724,10 +754,8 @@ impl<B: Backend> SubmissionRuntime for DrivenRuntime<B> {
         tokio::spawn(
             async move {
                 let id = started.ticket.id.clone();
-                match shared.complete(started).await {
-                    // A consumer that went away does not need the result.
-                    Ok(result) => drop(events.send(RuntimeEvent::Finished(Box::new(result)))),
-                    Err(e) => tracing::error!(execution_id = %id, error = %e, "execution lost"),
+                if let Err(e) = shared.complete(started, Some(&events)).await {
+                    tracing::error!(execution_id = %id, error = %e, "execution lost");
                 }
             }
             .instrument(span),

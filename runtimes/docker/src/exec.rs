@@ -13,7 +13,7 @@
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use bollard::container::LogOutput;
 use bytes::{Bytes, BytesMut};
@@ -141,28 +141,6 @@ impl PidLine {
     }
 }
 
-/// Ends the command's session if its supervisor is dropped before the command ended (a
-/// cancelled `execute`), so nothing keeps running in the container unwatched.
-struct EndOnDrop {
-    shared: Arc<Shared>,
-    sid: Option<u32>,
-}
-
-impl Drop for EndOnDrop {
-    fn drop(&mut self) {
-        if let Some(sid) = self.sid.take()
-            && let Ok(handle) = tokio::runtime::Handle::try_current()
-        {
-            let shared = self.shared.clone();
-            handle.spawn(async move {
-                if let Err(e) = shared.end_session(sid).await {
-                    tracing::warn!(error = %e, "cannot end an abandoned command");
-                }
-            });
-        }
-    }
-}
-
 /// Supervises a started command until it ends; see the module docs.
 ///
 /// # Errors
@@ -190,17 +168,14 @@ pub(crate) async fn supervise(
     let mut gate = Some(gate);
     let _stdin_task = feed_stdin(stdin, input);
     let mut pid = PidLine::default();
-    let mut abandoned = EndOnDrop {
-        shared: shared.clone(),
-        sid: None,
-    };
     let mut killer: Option<tokio::task::JoinHandle<Result<(), RuntimeError>>> = None;
     let mut swept: Option<Result<(), RuntimeError>> = None;
     let mut give_up_at: Option<tokio::time::Instant> = None;
     let mut broken: Option<bollard::errors::Error> = None;
 
+    // When the output ended, and whether a stop had been requested by then.
+    let mut output_end: Option<(Instant, bool)> = None;
     loop {
-        abandoned.sid = pid.pid;
         if pid.done || stop.is_requested() {
             gate = None;
         }
@@ -216,7 +191,10 @@ pub(crate) async fn supervise(
         tokio::select! {
             biased;
             frame = output.next() => match frame {
-                None => break,
+                None => {
+                    output_end = Some((Instant::now(), stop.is_requested()));
+                    break;
+                }
                 Some(Ok(LogOutput::StdOut { message } | LogOutput::Console { message })) => {
                     out.write(&pid.feed(message));
                 }
@@ -243,8 +221,6 @@ pub(crate) async fn supervise(
             }
         }
     }
-    // Past here the command has ended (or is being ended by the sweep awaited below).
-    abandoned.sid = None;
     drop(gate);
     // A broken stream leaves the command running: end it before reporting.
     if broken.is_some()
@@ -272,12 +248,19 @@ pub(crate) async fn supervise(
         // The output ended before a complete first line: it was not a pid after all.
         out.write(&pid.give_up());
     }
-    if stop.is_requested() {
-        return Ok(Ended::stopped());
+    match output_end {
+        // The command ended by itself: a stop requested while its status is read (or the
+        // sweep awaited) comes too late to have ended it.
+        Some((at, false)) => {
+            let code = shared.exit_code(&exec).await?;
+            let oom = code == 137 && shared.oom_killed_since_last_check().await;
+            Ok(Ended {
+                ended_at: Some(at),
+                ..Ended::with(from_exit_code(code, oom))
+            })
+        }
+        _ => Ok(Ended::stopped()),
     }
-    let code = shared.exit_code(&exec).await?;
-    let oom = code == 137 && shared.oom_killed_since_last_check().await;
-    Ok(Ended::with(from_exit_code(code, oom)))
 }
 
 /// Awaits the kill task (the caller guards on it being set and not yet joined).

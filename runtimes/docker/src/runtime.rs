@@ -209,7 +209,28 @@ impl Running for DockerRunning {
         self.shared.disk.as_ref().map(|d| d.watch())
     }
 
+    /// Supervises in a task of its own: when this future is dropped (a cancelled `execute`),
+    /// the stop is requested and the task still sweeps the command's session once its pid is
+    /// known, so nothing keeps running in the container unwatched.
     async fn wait(self) -> Result<Ended, RuntimeError> {
-        exec::supervise(self.shared, self.started, self.stdin, self.io).await
+        struct StopOnDrop(Option<subrun::runtime::Stop>);
+        impl Drop for StopOnDrop {
+            fn drop(&mut self) {
+                if let Some(stop) = self.0.take() {
+                    stop.request(subrun::runtime::StopReason::Killed);
+                }
+            }
+        }
+        let mut guard = StopOnDrop(Some(self.io.stop.clone()));
+        let live = self._live;
+        let task = tokio::spawn(async move {
+            let _live = live;
+            exec::supervise(self.shared, self.started, self.stdin, self.io).await
+        });
+        let ended = task
+            .await
+            .map_err(|e| RuntimeError::backend("supervise a command", e))?;
+        guard.0 = None;
+        ended
     }
 }

@@ -107,3 +107,37 @@ pub async fn call_timeout_beats_the_spec_timeout(t: &Target) {
     );
     s.close().await.unwrap();
 }
+
+/// An `execute` whose future is dropped (a caller's own timeout) ends the command: the
+/// runtime reads `Killed`, nothing of the command keeps running, and the runtime stays usable.
+pub async fn a_cancelled_execute_ends_the_command(t: &Target) {
+    let (s, rt) = t.spawn("").await;
+    let marker = format!("cancelled-{}", std::process::id());
+    let spin = ExecRequest::new(t.cmd(Fixture::Spin, &[&marker])).timeout(Duration::from_secs(60));
+    let cancelled = tokio::time::timeout(Duration::from_millis(500), rt.execute(spin)).await;
+    assert!(
+        cancelled.is_err(),
+        "the spin ended by itself: {cancelled:?}"
+    );
+    assert_eq!(
+        rt.state(),
+        RuntimeState::Killed,
+        "state after a cancelled execute"
+    );
+    assert_eq!(rt.poll().unwrap(), Some(Outcome::Killed));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let left = t.processes_matching(rt.as_ref(), &marker).await;
+        if left.is_empty() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "still running: {left:?}");
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    let r = rt
+        .execute(ExecRequest::new(t.cmd(Fixture::ExitCode, &["0"])))
+        .await
+        .unwrap();
+    assert_eq!(r.outcome, Outcome::Exited { code: 0 });
+    s.close().await.unwrap();
+}

@@ -33,6 +33,7 @@ macro_rules! for_each_case {
         $m!(setup_leaves_the_runtime_pending);
         $m!(kill_returns_once_the_command_stopped);
         $m!(call_timeout_beats_the_spec_timeout);
+        $m!(a_cancelled_execute_ends_the_command);
         $m!(timeout_keeps_partial_output);
         $m!(timeout_ends_the_whole_process_tree);
         $m!(spin_sleep_and_blocked_stdin_time_out);
