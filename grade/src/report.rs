@@ -1,5 +1,10 @@
 //! What grading produced: per case ([`CaseResult`]), per submission and group, and the
-//! renderings for people (a table) and machines (JSON, JSON lines).
+//! renderings for people (a table) and machines (JSON, JSON lines, JUnit XML, CTRF JSON).
+
+mod ctrf;
+mod junit;
+#[cfg(test)]
+mod sample;
 
 use std::fmt::Write;
 
