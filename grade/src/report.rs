@@ -183,6 +183,30 @@ impl CaseResult {
     }
 }
 
+/// What a verdict is to a CI report: passed, the submission's failure, subrun's error
+/// (IE), or not run.
+pub(crate) enum Kind {
+    Passed,
+    Failure,
+    Error,
+    Skipped,
+}
+
+pub(crate) fn kind(verdict: Verdict) -> Kind {
+    match verdict {
+        Verdict::Accepted => Kind::Passed,
+        Verdict::WrongAnswer
+        | Verdict::PresentationError
+        | Verdict::TimeLimitExceeded
+        | Verdict::MemoryLimitExceeded
+        | Verdict::OutputLimitExceeded
+        | Verdict::RuntimeError
+        | Verdict::CompileError => Kind::Failure,
+        Verdict::InternalError => Kind::Error,
+        Verdict::Skipped => Kind::Skipped,
+    }
+}
+
 fn format_points(p: f64) -> String {
     let rounded = (p * 100.0).round() / 100.0;
     if rounded.fract() == 0.0 {

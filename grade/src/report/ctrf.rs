@@ -2,7 +2,7 @@
 
 use serde::Serialize;
 
-use super::{CaseResult, Report};
+use super::{CaseResult, Kind, Report, kind};
 use crate::verdict::{RuntimeFailure, Verdict};
 
 #[derive(Serialize)]
@@ -63,17 +63,11 @@ struct Extra<'a> {
 /// CTRF's status of a verdict: AC passed; WA, PE, TLE, MLE, OLE, RE, CE failed; SKIP
 /// skipped; IE (subrun's failure, not the submission's) other.
 fn status(v: Verdict) -> &'static str {
-    match v {
-        Verdict::Accepted => "passed",
-        Verdict::WrongAnswer
-        | Verdict::PresentationError
-        | Verdict::TimeLimitExceeded
-        | Verdict::MemoryLimitExceeded
-        | Verdict::OutputLimitExceeded
-        | Verdict::RuntimeError
-        | Verdict::CompileError => "failed",
-        Verdict::Skipped => "skipped",
-        Verdict::InternalError => "other",
+    match kind(v) {
+        Kind::Passed => "passed",
+        Kind::Failure => "failed",
+        Kind::Skipped => "skipped",
+        Kind::Error => "other",
     }
 }
 

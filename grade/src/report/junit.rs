@@ -5,31 +5,7 @@ use std::io;
 use quick_xml::Writer;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 
-use super::{CaseResult, Report, SubmissionReport};
-use crate::verdict::Verdict;
-
-/// What a case becomes in JUnit: passed, a `<failure>`, an `<error>` or `<skipped/>`.
-enum Kind {
-    Passed,
-    Failure,
-    Error,
-    Skipped,
-}
-
-fn kind(verdict: Verdict) -> Kind {
-    match verdict {
-        Verdict::Accepted => Kind::Passed,
-        Verdict::WrongAnswer
-        | Verdict::PresentationError
-        | Verdict::TimeLimitExceeded
-        | Verdict::MemoryLimitExceeded
-        | Verdict::OutputLimitExceeded
-        | Verdict::RuntimeError
-        | Verdict::CompileError => Kind::Failure,
-        Verdict::InternalError => Kind::Error,
-        Verdict::Skipped => Kind::Skipped,
-    }
-}
+use super::{CaseResult, Kind, Report, SubmissionReport, kind};
 
 /// `s` with every character XML 1.0 forbids (C0 controls other than tab, LF and CR,
 /// U+FFFE, U+FFFF) replaced by U+FFFD; quick-xml escapes `<`, `&`, `"` and the rest.
