@@ -83,6 +83,12 @@ pub(crate) struct GradeArgs {
     /// Print one JSON line per case as it finishes instead of the table.
     #[arg(long)]
     pub(crate) jsonl: bool,
+    /// After the run, also write the report as JUnit XML (for CI systems) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) junit: Option<PathBuf>,
+    /// After the run, also write the report as CTRF JSON (ctrf.io) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ctrf: Option<PathBuf>,
     /// After a case that is not AC, skip the cases of its group not yet started.
     #[arg(long)]
     pub(crate) fail_fast: bool,

@@ -90,6 +90,17 @@ pub(crate) enum CliError {
     /// The signal handlers could not be installed.
     #[error("cannot install the SIGINT/SIGTERM handlers")]
     Signals(#[source] std::io::Error),
+    /// A `--junit` / `--ctrf` report file could not be written.
+    #[error("cannot write the {flag} report {}", path.display())]
+    WriteReport {
+        /// The option.
+        flag: &'static str,
+        /// The file.
+        path: std::path::PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The `--stdin` file could not be read.
     #[error("cannot read the --stdin file {}", path.display())]
     ReadStdin {

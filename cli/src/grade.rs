@@ -1,27 +1,60 @@
 //! `subrun grade PROBLEM SUBMISSION...`: every submission against every case, through
-//! [`subrun_grade::Grader`]; a table, `--json` or `--jsonl` on stdout.
+//! [`subrun_grade::Grader`]; a table, `--json` or `--jsonl` on stdout, and `--junit FILE` /
+//! `--ctrf FILE` written after the run.
 
 use std::io::Write;
+use std::path::Path;
+use std::time::{SystemTime, UNIX_EPOCH};
 
 use subrun::EnvironmentSpec;
-use subrun_grade::{GradeError, Grader, Problem, Submission};
+use subrun_grade::{GradeError, Grader, Problem, Report, Submission};
 
 use crate::args::GradeArgs;
 use crate::error::{CliError, render_chain};
 use crate::{default_spec, exit, guests, registry};
 
-/// Exit 0 when every case is AC, 1 otherwise; a grading error is printed (escaped, with
-/// its causes) and exits with 125.
+/// Exit 0 when every case is AC, 1 otherwise; a grading error, or a report file that
+/// cannot be written, is printed (escaped, with its causes) and exits with 125.
 pub(crate) async fn grade(args: GradeArgs) -> Result<i32, CliError> {
     let registry = registry::build()?;
     let spec = environment(&args)?;
-    match run(&args, &registry, spec).await {
-        Ok(all_accepted) => Ok(if all_accepted { 0 } else { 1 }),
+    let start = unix_ms();
+    let report = match run(&args, &registry, spec).await {
+        Ok(report) => report,
         Err(err) => {
             eprintln!("{}", render_chain(&err));
-            Ok(exit::FAILURE)
+            return Ok(exit::FAILURE);
         }
+    };
+    let stop = unix_ms();
+    if let Some(path) = &args.junit
+        && let Err(err) = write_report("--junit", path, &report.to_junit())
+    {
+        eprintln!("{}", render_chain(&err));
+        return Ok(exit::FAILURE);
     }
+    if let Some(path) = &args.ctrf
+        && let Err(err) = write_report("--ctrf", path, &report.to_ctrf(start, stop))
+    {
+        eprintln!("{}", render_chain(&err));
+        return Ok(exit::FAILURE);
+    }
+    Ok(if report.all_accepted() { 0 } else { 1 })
+}
+
+/// Milliseconds since the Unix epoch (0 if the clock is before it).
+fn unix_ms() -> u64 {
+    SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_millis()).unwrap_or(u64::MAX))
+}
+
+fn write_report(flag: &'static str, path: &Path, text: &str) -> Result<(), CliError> {
+    std::fs::write(path, text).map_err(|source| CliError::WriteReport {
+        flag,
+        path: path.to_owned(),
+        source,
+    })
 }
 
 /// `--spec FILE` with the installed guests added, else the default spec (wasi).
@@ -44,7 +77,7 @@ async fn run(
     args: &GradeArgs,
     registry: &subrun::Registry,
     spec: EnvironmentSpec,
-) -> Result<bool, GradeError> {
+) -> Result<Report, GradeError> {
     let problem = Problem::load(&args.problem)?;
     let submissions = args
         .submissions
@@ -74,5 +107,5 @@ async fn run(
     } else if !jsonl {
         print!("{}", report.table());
     }
-    Ok(report.all_accepted())
+    Ok(report)
 }

@@ -2020,6 +2020,103 @@ fn grade_exits_0_when_every_case_is_ac_and_prints_the_table_or_json_lines() {
 }
 
 #[test]
+fn grade_writes_junit_and_ctrf_reports_beside_the_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("report.xml");
+    let ctrf = dir.path().join("ctrf.json");
+    let out = grade_example(&[
+        "--junit",
+        junit.to_str().unwrap(),
+        "--ctrf",
+        ctrf.to_str().unwrap(),
+        "examples/grade/sum",
+        "examples/grade/submissions/correct.py",
+        "examples/grade/submissions/wrong.py",
+    ]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    assert!(
+        text(&out.stdout).contains("wrong.py: 10/100 points, 1/3 cases accepted"),
+        "the table is still printed"
+    );
+
+    // JUnit: well-formed, a suite per submission with its counts, a failure per WA.
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    let mut reader = quick_xml::Reader::from_str(&xml);
+    let mut suites = Vec::new();
+    let mut failures = Vec::new();
+    loop {
+        match reader.read_event().expect("well-formed JUnit XML") {
+            quick_xml::events::Event::Eof => break,
+            quick_xml::events::Event::Start(e) | quick_xml::events::Event::Empty(e) => {
+                let attr = |k: &str| {
+                    e.try_get_attribute(k)
+                        .unwrap()
+                        .map(|a| a.unescape_value().unwrap().into_owned())
+                        .unwrap_or_default()
+                };
+                match e.name().as_ref() {
+                    b"testsuite" => suites.push([attr("name"), attr("tests"), attr("failures")]),
+                    b"failure" => failures.push(attr("type")),
+                    _ => {}
+                }
+            }
+            _ => {}
+        }
+    }
+    assert_eq!(
+        suites,
+        [["correct.py", "3", "0"], ["wrong.py", "3", "2"]].map(|s| s.map(String::from))
+    );
+    assert_eq!(failures, ["WA", "WA"]);
+    assert!(
+        xml.contains(r#"classname="wrong.py.main" name="negative""#),
+        "{xml}"
+    );
+
+    // CTRF: the summary and one test per case.
+    let doc: Value = serde_json::from_str(&std::fs::read_to_string(&ctrf).unwrap()).unwrap();
+    let results = &doc["results"];
+    assert_eq!(results["tool"]["name"], "subrun");
+    let summary = &results["summary"];
+    assert_eq!(
+        ["tests", "passed", "failed", "pending", "skipped", "other"].map(|k| summary[k].clone()),
+        [6, 4, 2, 0, 0, 0].map(Value::from)
+    );
+    assert!(summary["start"].as_u64().unwrap() <= summary["stop"].as_u64().unwrap());
+    let statuses: Vec<&str> = results["tests"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["status"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        statuses,
+        ["passed", "passed", "passed", "passed", "failed", "failed"]
+    );
+}
+
+#[test]
+fn grade_exits_125_naming_a_report_file_it_cannot_write() {
+    let dir = tempfile::tempdir().unwrap();
+    let junit = dir.path().join("missing-dir/report.xml");
+    let out = grade_example(&[
+        "--junit",
+        junit.to_str().unwrap(),
+        "examples/grade/sum",
+        "examples/grade/submissions/correct.py",
+    ]);
+    assert_eq!(code(&out), 125);
+    let err = text(&out.stderr);
+    assert!(
+        err.contains(&format!(
+            "cannot write the --junit report {}",
+            junit.display()
+        )),
+        "{err}"
+    );
+}
+
+#[test]
 fn grade_exits_125_naming_the_file_key_and_case_of_a_bad_problem() {
     let dir = tempfile::tempdir().unwrap();
     std::fs::write(

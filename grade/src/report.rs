@@ -1,5 +1,10 @@
 //! What grading produced: per case ([`CaseResult`]), per submission and group, and the
-//! renderings for people (a table) and machines (JSON, JSON lines).
+//! renderings for people (a table) and machines (JSON, JSON lines, JUnit XML, CTRF JSON).
+
+mod ctrf;
+mod junit;
+#[cfg(test)]
+mod sample;
 
 use std::fmt::Write;
 
@@ -175,6 +180,30 @@ impl CaseResult {
     /// This result as one line of JSON (for `--jsonl`).
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).expect("case results are plain data")
+    }
+}
+
+/// What a verdict is to a CI report: passed, the submission's failure, subrun's error
+/// (IE), or not run.
+pub(crate) enum Kind {
+    Passed,
+    Failure,
+    Error,
+    Skipped,
+}
+
+pub(crate) fn kind(verdict: Verdict) -> Kind {
+    match verdict {
+        Verdict::Accepted => Kind::Passed,
+        Verdict::WrongAnswer
+        | Verdict::PresentationError
+        | Verdict::TimeLimitExceeded
+        | Verdict::MemoryLimitExceeded
+        | Verdict::OutputLimitExceeded
+        | Verdict::RuntimeError
+        | Verdict::CompileError => Kind::Failure,
+        Verdict::InternalError => Kind::Error,
+        Verdict::Skipped => Kind::Skipped,
     }
 }
 
