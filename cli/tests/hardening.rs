@@ -265,7 +265,7 @@ fn a_signal_during_compilation_ends_the_cli_at_once() {
     let home = tempfile::tempdir().unwrap();
     let sub = home.path().join("submission");
     std::fs::create_dir(&sub).unwrap();
-    slow_to_compile(&sub.join("big.wat"), 2_000, 300);
+    slow_to_compile(&sub.join("big.wat"), 4_000, 300);
     let mut child = subrun(home.path())
         .arg("run")
         .arg("--workspace")

@@ -397,18 +397,24 @@ struct Ticket<B: Backend> {
 }
 
 impl<B: Backend> Ticket<B> {
-    /// Records the outcome and leaves the book in one step, so `state()` never shows the
-    /// execution neither running nor finished.
-    fn finish(mut self, outcome: &Outcome) {
-        self.record(outcome.clone());
+    /// Records the outcome, sends a streamed execution's `Finished` event and leaves the
+    /// book in one step: `state()` never shows the execution neither running nor finished, a
+    /// consumer that got `Finished` sees the outcome in `poll()`, and `kill()`, which waits
+    /// for the execution to leave, returns only once `Finished` was sent.
+    fn finish(mut self, result: &RuntimeResult, events: Option<&EventSender>) {
+        self.record(result.outcome.clone(), events.map(|tx| (tx, result)));
     }
 
-    fn record(&mut self, outcome: Outcome) {
+    fn record(&mut self, outcome: Outcome, event: Option<(&EventSender, &RuntimeResult)>) {
+        let mut book = self.shared.book();
         if self.tracked && !self.recorded {
-            let mut book = self.shared.book();
             book.last = Some(outcome);
             book.active.remove(&self.id);
             self.recorded = true;
+        }
+        if let Some((tx, result)) = event {
+            // A consumer that went away does not need the result.
+            let _ = tx.send(RuntimeEvent::Finished(Box::new(result.clone())));
         }
     }
 }
@@ -418,7 +424,7 @@ impl<B: Backend> Drop for Ticket<B> {
     /// error) was ended: it reads as `Killed`.
     fn drop(&mut self) {
         if self.tracked {
-            self.record(Outcome::Killed);
+            self.record(Outcome::Killed, None);
             self.shared.left.send_modify(|n| *n = n.wrapping_add(1));
         }
     }
@@ -605,11 +611,7 @@ impl<B: Backend> Shared<B> {
             elapsed,
             usage,
         };
-        if let Some(tx) = events {
-            // A consumer that went away does not need the result.
-            let _ = tx.send(RuntimeEvent::Finished(Box::new(result.clone())));
-        }
-        ticket.finish(&result.outcome);
+        ticket.finish(&result, events);
         Ok(result)
     }
 
