@@ -40,6 +40,7 @@ pub mod ids;
 pub mod input;
 mod output;
 pub mod placeholder;
+pub mod process;
 pub mod quota;
 mod registry;
 mod request;

@@ -25,6 +25,7 @@ use cap_std::fs::Dir;
 
 use cap_fs_ext::DirExt as _;
 
+use crate::process::ProcessId;
 use crate::workspace::remove::clear_dir;
 
 /// The prefix of every private parent.
@@ -53,7 +54,7 @@ impl PrivateDir {
             !kind.is_empty() && kind.bytes().all(|b| b.is_ascii_alphanumeric()),
             "kind must be alphanumeric: {kind:?}"
         );
-        let owner = Owner::current()?;
+        let owner = ProcessId::current()?;
         let parent = tempfile::Builder::new()
             .prefix(&format!("{PREFIX}{kind}-{}-{}-", owner.pid, owner.start))
             .permissions(std::os::unix::fs::PermissionsExt::from_mode(0o700))
@@ -128,57 +129,20 @@ fn remove_private(parent: &Path) -> io::Result<()> {
     }
 }
 
-/// A process, named so that pid reuse cannot confuse two.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-struct Owner {
-    pid: u32,
-    start: u64,
+/// `<kind>-<pid>-<start>-<random>` after the prefix: the process that made a private parent.
+fn owner_of(name: &str) -> Option<ProcessId> {
+    let mut parts = name.strip_prefix(PREFIX)?.split('-');
+    let (_kind, pid, start) = (parts.next()?, parts.next()?, parts.next()?);
+    parts.next()?;
+    Some(ProcessId {
+        pid: pid.parse().ok()?,
+        start: start.parse().ok()?,
+    })
 }
 
-impl Owner {
-    fn current() -> io::Result<Self> {
-        let pid = std::process::id();
-        let start = start_time(pid)?.ok_or_else(|| {
-            io::Error::new(io::ErrorKind::NotFound, "/proc/self/stat is not readable")
-        })?;
-        Ok(Self { pid, start })
-    }
-
-    /// `<kind>-<pid>-<start>-<random>` after the prefix.
-    fn from_name(name: &str) -> Option<Self> {
-        let mut parts = name.strip_prefix(PREFIX)?.split('-');
-        let (_kind, pid, start) = (parts.next()?, parts.next()?, parts.next()?);
-        parts.next()?;
-        Some(Self {
-            pid: pid.parse().ok()?,
-            start: start.parse().ok()?,
-        })
-    }
-
-    fn alive(self) -> bool {
-        // Unreadable /proc counts as alive: never remove what may still be in use.
-        start_time(self.pid).map_or(true, |s| s == Some(self.start))
-    }
-}
-
-/// The start time of `pid` (field 22 of `/proc/PID/stat`, clock ticks since boot), `None`
-/// when there is no such process.
-fn start_time(pid: u32) -> io::Result<Option<u64>> {
-    let stat = match std::fs::read(format!("/proc/{pid}/stat")) {
-        Ok(s) => s,
-        Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
-        Err(e) => return Err(e),
-    };
-    Ok(parse_start_time(&stat))
-}
-
-/// Field 22 of a `stat` line. The command name (field 2) may hold spaces, newlines and `)`:
-/// the fields after it start after its last `)`.
-fn parse_start_time(stat: &[u8]) -> Option<u64> {
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
-    // After the name: field 3 (state) is the first; field 22 is the 20th.
-    rest.split_ascii_whitespace().nth(19)?.parse().ok()
+/// Unreadable /proc counts as alive: never remove what may still be in use.
+fn still_runs(owner: ProcessId) -> bool {
+    owner.is_alive().unwrap_or(true)
 }
 
 /// A private parent left behind by a process that no longer runs.
@@ -208,7 +172,7 @@ pub fn remove_dead(root: Option<&Path>) -> io::Result<Vec<(StaleDir, io::Result<
     for entry in std::fs::read_dir(&root)? {
         let entry = entry?;
         let name = entry.file_name();
-        let Some(owner) = name.to_str().and_then(Owner::from_name) else {
+        let Some(owner) = name.to_str().and_then(owner_of) else {
             continue;
         };
         let path = entry.path();
@@ -218,7 +182,7 @@ pub fn remove_dead(root: Option<&Path>) -> io::Result<Vec<(StaleDir, io::Result<
         // Only this user's own parents: another user's (root's gc included) are theirs to
         // collect, and the tree of one they can still change is no place to work as root.
         let private = meta.is_dir() && meta.mode() & 0o7777 == 0o700;
-        if !private || meta.uid() != me || owner.alive() {
+        if !private || meta.uid() != me || still_runs(owner) {
             continue;
         }
         tracing::debug!(path = %path.display(), pid = owner.pid, "removing a dead owner's directory");
@@ -236,7 +200,7 @@ pub fn remove_dead(root: Option<&Path>) -> io::Result<Vec<(StaleDir, io::Result<
 
 /// True when `name` is a private parent's name (`subrun-<kind>-<pid>-<start>-<random>`).
 pub fn is_private_name(name: &OsStr) -> bool {
-    name.to_str().and_then(Owner::from_name).is_some()
+    name.to_str().and_then(owner_of).is_some()
 }
 
 #[cfg(test)]
@@ -244,14 +208,6 @@ mod tests {
     use std::os::unix::fs::PermissionsExt;
 
     use super::*;
-
-    #[test]
-    fn start_time_survives_names_with_parens_spaces_and_newlines() {
-        let line =
-            b"42 (a) b\n) c)) S 1 42 42 0 -1 4194560 100 0 0 0 1 2 0 0 20 0 1 0 987654 1000 10\n";
-        assert_eq!(parse_start_time(line), Some(987_654));
-        assert_eq!(parse_start_time(b"42 (x"), None);
-    }
 
     #[test]
     fn the_parent_is_private_and_removed_with_what_a_guest_left() {
@@ -264,9 +220,9 @@ mod tests {
         assert!(dir.path().starts_with(&parent));
         let name = parent.file_name().unwrap();
         assert!(is_private_name(name), "{name:?}");
-        let owner = Owner::from_name(name.to_str().unwrap()).unwrap();
-        assert_eq!(owner, Owner::current().unwrap());
-        assert!(owner.alive());
+        let owner = owner_of(name.to_str().unwrap()).unwrap();
+        assert_eq!(owner, ProcessId::current().unwrap());
+        assert!(still_runs(owner));
         let locked = dir.path().join("locked");
         std::fs::create_dir(&locked).unwrap();
         std::fs::write(locked.join("f"), b"x").unwrap();
@@ -284,7 +240,7 @@ mod tests {
             std::fs::set_permissions(&p, std::fs::Permissions::from_mode(mode)).unwrap();
             p
         };
-        let me = Owner::current().unwrap();
+        let me = ProcessId::current().unwrap();
         // A pid above the kernel's maximum never runs.
         let dead = mk("subrun-ws-4194999-1-abc", 0o700);
         let reused = mk(&format!("subrun-ws-{}-{}-abc", me.pid, me.start + 1), 0o700);

@@ -213,14 +213,6 @@ impl Stop {
         }
     }
 
-    /// A stop nothing else can request; for backends' own tests.
-    pub fn new() -> Self {
-        Self {
-            token: CancellationToken::new(),
-            reason: Arc::default(),
-        }
-    }
-
     /// Asks the command to end for `reason`, unless a stop was already requested.
     pub fn request(&self, reason: StopReason) {
         if !self.token.is_cancelled() {
@@ -262,12 +254,6 @@ impl Stop {
     }
 }
 
-impl Default for Stop {
-    fn default() -> Self {
-        Self::new()
-    }
-}
-
 /// One output stream of a command: every write goes into a capture capped at
 /// `limits.output` (and to the stream's consumer, if any). Writing past the cap keeps what
 /// fits and requests a stop with `Exceeded(Output)`. Clones share the capture.
@@ -283,11 +269,6 @@ impl Output {
             capture: Arc::new(Mutex::new(StreamCapture::new(kind, cap, sink))),
             stop,
         }
-    }
-
-    /// A standalone output keeping at most `cap` bytes; for backends' own tests.
-    pub fn detached(cap: u64) -> Self {
-        Self::new(StreamKind::Stdout, cap, None, Stop::new())
     }
 
     fn lock(&self) -> MutexGuard<'_, StreamCapture> {

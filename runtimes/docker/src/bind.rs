@@ -25,9 +25,10 @@ use std::path::{Path, PathBuf};
 
 use rustix::fs::{AtFlags, Dir, FileType, Mode, OFlags};
 use subrun::ids::SessionId;
+use subrun::process::ProcessId;
 
 use crate::error::DockerError;
-use crate::owner::{Owner, this_process};
+use crate::owner::{owner_of_record, owner_runs, record_name};
 
 /// Where the records of live self-binds are kept (root only).
 pub(crate) const RECORDS: &str = "/run/subrun/docker-binds";
@@ -136,8 +137,8 @@ impl Mounted {
             operation,
             source,
         };
-        let owner = this_process().map_err(|e| fail("identify this process", e))?;
-        let record = write_record(&owner, session, workspace)
+        let owner = ProcessId::current().map_err(|e| fail("identify this process", e))?;
+        let record = write_record(owner, session, workspace)
             .map_err(|e| fail("record the bind mount", e))?;
         let mut bind = Mounted {
             path: workspace.to_path_buf(),
@@ -199,10 +200,10 @@ pub(crate) fn release_stale(session: Option<&SessionId>) -> Vec<PathBuf> {
     let mut released = Vec::new();
     for entry in entries.flatten() {
         let record = entry.path();
-        let Some(owner) = entry.file_name().to_str().and_then(Owner::from_record_name) else {
+        let Some(owner) = entry.file_name().to_str().and_then(owner_of_record) else {
             continue;
         };
-        if owner.is_alive() {
+        if owner_runs(owner) {
             continue;
         }
         let Ok(text) = std::fs::read(&record) else {
@@ -221,7 +222,11 @@ pub(crate) fn release_stale(session: Option<&SessionId>) -> Vec<PathBuf> {
     released
 }
 
-fn write_record(owner: &Owner, session: &SessionId, workspace: &Path) -> std::io::Result<PathBuf> {
+fn write_record(
+    owner: ProcessId,
+    session: &SessionId,
+    workspace: &Path,
+) -> std::io::Result<PathBuf> {
     use std::os::unix::fs::DirBuilderExt as _;
     std::fs::DirBuilder::new()
         .recursive(true)
@@ -229,7 +234,7 @@ fn write_record(owner: &Owner, session: &SessionId, workspace: &Path) -> std::io
         .create(RECORDS)?;
     let text = record_text(session, workspace);
     for _ in 0..100 {
-        let record = Path::new(RECORDS).join(owner.record_name(rand_suffix()));
+        let record = Path::new(RECORDS).join(record_name(owner, rand_suffix()));
         match std::fs::OpenOptions::new()
             .write(true)
             .create_new(true)

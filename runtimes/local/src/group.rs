@@ -135,19 +135,11 @@ pub(crate) fn members(pgid: u32) -> Vec<u32> {
         let Ok(stat) = std::fs::read(format!("/proc/{pid}/stat")) else {
             continue;
         };
-        if group_of(&stat) == Some(pgid) {
+        if subrun::process::stat_field(&stat, 5).and_then(|g| g.parse().ok()) == Some(pgid) {
             found.push(pid);
         }
     }
     found
-}
-
-/// The process group (field 5) of a `stat` line.
-fn group_of(stat: &[u8]) -> Option<u32> {
-    let close = stat.iter().rposition(|&b| b == b')')?;
-    let rest = std::str::from_utf8(&stat[close + 1..]).ok()?;
-    // After the name: state, ppid, pgrp.
-    rest.split_ascii_whitespace().nth(2)?.parse().ok()
 }
 
 #[cfg(test)]
@@ -155,9 +147,7 @@ mod member_tests {
     use super::*;
 
     #[test]
-    fn the_group_is_read_after_the_last_paren_of_the_name() {
-        assert_eq!(group_of(b"42 (a) b\n) c)) S 1 77 42 0 -1"), Some(77));
-        assert_eq!(group_of(b"42 (x"), None);
+    fn this_process_is_a_member_of_its_own_group() {
         let me = std::process::id();
         let group = rustix::process::getpgrp().as_raw_nonzero().get() as u32;
         assert!(members(group).contains(&me));

@@ -78,6 +78,8 @@ struct Case {
     /// After the run, the host reads the workspace back (every file, a snapshot): each must
     /// be refused by a `WorkspaceLimits` bound instead of reading what the guest left.
     host_reads_back: bool,
+    /// How late past its deadline the case may end, when more than the runtime's slack.
+    late_by: Option<Duration>,
 }
 
 /// One case's figures.
@@ -226,6 +228,7 @@ fn cases() -> Vec<Case> {
         ends_at_deadline: true,
         check: nothing,
         host_reads_back: false,
+        late_by: None,
     };
     vec![
         Case {
@@ -409,6 +412,10 @@ fn cases() -> Vec<Case> {
             },
             ends_at_deadline: false,
             check: forks_refused_or_contained,
+            // The kill sweep races up to 64 processes refilling the pids limit: on a loaded
+            // 2-core machine docker's took 4.2 s past the deadline. The contract bounds it at
+            // 15 s (docs/runtime-contract.md); 6 s still catches a sweep that gives up.
+            late_by: Some(Duration::from_secs(6)),
             ..base
         },
     ]
@@ -510,10 +517,11 @@ async fn run_case(t: &'static Target, c: &Case) -> CaseResult {
             }
         }
     }
-    if res.elapsed > c.timeout + t.slack {
+    let slack = c.late_by.map_or(t.slack, |late| late.max(t.slack));
+    if res.elapsed > c.timeout + slack {
         res.problems.push(format!(
-            "ended {:?} after start, past its deadline {:?} + slack {:?}",
-            res.elapsed, c.timeout, t.slack
+            "ended {:?} after start, past its deadline {:?} + slack {slack:?}",
+            res.elapsed, c.timeout
         ));
     }
     if c.host_reads_back {
