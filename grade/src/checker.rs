@@ -4,9 +4,15 @@
 //! whitespace: space, `\t`, `\n`, `\x0b`, `\x0c`, `\r`. Output and answer are compared as
 //! bytes; nothing is decoded, so invalid UTF-8 is compared like any other byte.
 //!
-//! A custom checker program (sandboxed, testlib or Kattis exit codes) is a later step: it
-//! will be one more [`Checker`] variant whose [`check`](Checker::check) runs a program, which
-//! is why the verdict of a check is a [`CheckOutcome`] and not a bool.
+//! A checker program ([`Checker::Program`]) is a WebAssembly module that judges the output
+//! itself, run on the `wasi` runtime in a sandbox of its own, with testlib's or Kattis's exit
+//! codes ([`program`]); it can give partial points ([`CheckOutcome::Partial`]). The grader
+//! runs it (one sandbox per worker); [`Checker::check`] runs only the built-in rules.
+
+pub mod program;
+pub(crate) mod sandbox;
+
+pub use program::{CheckerLimits, CheckerProgram, Convention};
 
 use serde::{Deserialize, Serialize};
 use similar::TextDiff;
@@ -32,6 +38,8 @@ pub enum Checker {
     /// Lines as [`Lines`](Self::Lines) prepares them, compared as multisets (order ignored,
     /// repetitions counted).
     Unordered,
+    /// A checker program, run in a sandbox of its own (see [`program`]).
+    Program(CheckerProgram),
 }
 
 /// The tolerance of [`Checker::Floats`]: a pair passes when it is within *either* bound.
@@ -56,8 +64,20 @@ pub enum CheckOutcome {
     /// The output is wrong.
     WrongAnswer(Mismatch),
     /// The output is right but for its layout: a strict checker ([`Checker::Exact`],
-    /// [`Checker::Lines`]) refused it while [`Checker::Tokens`] accepts it.
+    /// [`Checker::Lines`]) refused it while [`Checker::Tokens`] accepts it, or a checker
+    /// program said so (testlib exit 2).
     PresentationError(Mismatch),
+    /// A checker program gave this fraction (in `[0, 1]`) of the case's points.
+    Partial {
+        /// The fraction of the case's points earned.
+        fraction: f64,
+        /// The checker's message, escaped.
+        message: Option<String>,
+    },
+    /// The checker program failed (it said so, timed out, trapped, ran out of memory, or
+    /// gave an exit code or points its convention does not define): no verdict on the
+    /// output. The message is escaped.
+    CheckerFailed(String),
 }
 
 /// Where output and answer part.
@@ -131,12 +151,20 @@ impl Checker {
             Checker::Lines => "lines",
             Checker::Floats(_) => "floats",
             Checker::Unordered => "unordered",
+            Checker::Program(_) => "program",
         }
     }
 
-    /// Compares `output` with `answer` by this checker's rule.
+    /// Compares `output` with `answer` by this checker's rule. A [`Checker::Program`] runs
+    /// only in a sandbox, which the [`Grader`](crate::Grader) provides: here it is
+    /// [`CheckOutcome::CheckerFailed`].
     pub fn check(&self, output: &[u8], answer: &[u8]) -> CheckOutcome {
         let wrong = match self {
+            Checker::Program(_) => {
+                return CheckOutcome::CheckerFailed(
+                    "a checker program runs in its own sandbox: grade with the Grader".into(),
+                );
+            }
             Checker::Exact => {
                 (output != answer).then(|| "output differs from the answer".to_owned())
             }

@@ -42,6 +42,13 @@ pub enum GradeError {
         #[source]
         source: subrun::Error,
     },
+    /// The problem's checker program cannot run (checker programs run on the `wasi`
+    /// runtime, which must be registered).
+    #[error("invalid checker environment (checker programs run on the wasi runtime)")]
+    CheckerSpec(#[source] subrun::SpecError),
+    /// The engine failed preparing the checker program's session or runtime.
+    #[error("cannot prepare the checker program")]
+    PrepareChecker(#[source] subrun::Error),
     /// No submission was given.
     #[error("no submission to grade")]
     NoSubmission,

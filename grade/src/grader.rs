@@ -10,6 +10,8 @@ use subrun::{EnvironmentSpec, ExecRequest, Registry, Session, SpawnOptions, Subm
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
 
+use crate::checker::Checker;
+use crate::checker::sandbox::CheckerSandbox;
 use crate::error::GradeError;
 use crate::problem::{Case, Problem, ProblemEnvironment};
 use crate::report::{CaseResult, GroupReport, Report, SubmissionReport};
@@ -29,7 +31,8 @@ use crate::verdict::{Judgement, Verdict, judge};
 /// this process and the problem directory is never mounted, so a `wasi` submission cannot
 /// see either. (A `local` submission is a host process and can read what its user can:
 /// `local` is for trusted code.) Compiled modules are reused across cases and workers by
-/// the runtime's own cache.
+/// the runtime's own cache. A [`Checker::Program`] runs on `wasi` in a session of its own
+/// per worker, emptied before every check (see [`crate::checker::program`]).
 ///
 /// ```no_run
 /// # async fn f(registry: subrun::Registry, spec: subrun::EnvironmentSpec) -> Result<(), subrun_grade::GradeError> {
@@ -49,6 +52,8 @@ pub struct Grader {
     problem: Arc<Problem>,
     registry: Registry,
     spec: EnvironmentSpec,
+    /// The checker program's environment, when the problem has one.
+    checker_spec: Option<EnvironmentSpec>,
     submissions: Vec<Arc<Submission>>,
     jobs: usize,
     fail_fast: bool,
@@ -106,7 +111,8 @@ impl GraderBuilder {
     ///
     /// # Errors
     /// [`GradeError::NoSubmission`]; [`GradeError::Spec`] when no environment is given or
-    /// the problem's `runtime:` does not make a valid spec.
+    /// the problem's `runtime:` does not make a valid spec; [`GradeError::CheckerSpec`] when
+    /// the problem has a checker program and the registry cannot run it (no `wasi`).
     pub fn build(self) -> Result<Grader, GradeError> {
         if self.submissions.is_empty() {
             return Err(GradeError::NoSubmission);
@@ -126,6 +132,16 @@ impl GraderBuilder {
         // decompression on that hot path (it never leaves memory).
         spec.snapshot.compression = subrun::spec::Compression::None;
         self.registry.validate(&spec).map_err(GradeError::Spec)?;
+        let checker_spec = match &self.problem.checker {
+            Checker::Program(program) => {
+                let spec = CheckerSandbox::spec(program).map_err(GradeError::CheckerSpec)?;
+                self.registry
+                    .validate(&spec)
+                    .map_err(GradeError::CheckerSpec)?;
+                Some(spec)
+            }
+            _ => None,
+        };
         let jobs = self.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
@@ -133,6 +149,7 @@ impl GraderBuilder {
             problem: Arc::new(self.problem),
             registry: self.registry,
             spec,
+            checker_spec,
             submissions: self.submissions.into_iter().map(Arc::new).collect(),
             jobs,
             fail_fast: self.fail_fast,
@@ -245,6 +262,7 @@ impl Grader {
                 shared.clone(),
                 self.registry.clone(),
                 self.spec.clone(),
+                self.checker_spec.clone(),
                 tx.clone(),
             ));
         }
@@ -288,6 +306,7 @@ async fn worker(
     shared: Arc<Shared>,
     registry: Registry,
     spec: EnvironmentSpec,
+    checker_spec: Option<EnvironmentSpec>,
     tx: mpsc::UnboundedSender<Sent>,
 ) -> Result<(), GradeError> {
     let submission = &shared.submission;
@@ -307,6 +326,14 @@ async fn worker(
     }
     let pristine = session.update_snapshot().map_err(prep)?;
     let runtime = session.spawn(SpawnOptions::new()).await.map_err(prep)?;
+    let checker = match (&shared.problem.checker, checker_spec) {
+        (Checker::Program(program), Some(spec)) => Some(
+            CheckerSandbox::start(&registry, spec, Arc::new(program.clone()))
+                .await
+                .map_err(GradeError::PrepareChecker)?,
+        ),
+        _ => None,
+    };
     while let Some((g, c)) = shared.next() {
         let group = &shared.problem.groups[g];
         let case = &group.cases[c];
@@ -317,6 +344,7 @@ async fn worker(
                 session: &session,
                 runtime: runtime.as_ref(),
                 pristine: &pristine,
+                checker: checker.as_ref(),
                 problem: &shared.problem,
                 submission,
                 group: &group.name,
@@ -333,6 +361,9 @@ async fn worker(
     if let Err(e) = session.close().await {
         tracing::warn!(error = %e, "closing a grading session failed");
     }
+    if let Some(checker) = checker {
+        checker.close().await;
+    }
     Ok(())
 }
 
@@ -340,6 +371,7 @@ struct CaseContext<'a> {
     session: &'a Session,
     runtime: &'a dyn SubmissionRuntime,
     pristine: &'a subrun::snapshot::Snapshot,
+    checker: Option<&'a CheckerSandbox>,
     problem: &'a Problem,
     submission: &'a Submission,
     group: &'a str,
@@ -359,6 +391,7 @@ fn blank(submission: &str, group: &str, case: &Case, verdict: Verdict) -> CaseRe
         peak_memory: None,
         output_bytes: 0,
         points: None,
+        fraction: 0.0,
         deadline: None,
         message: None,
         first_diff_line: None,
@@ -417,9 +450,14 @@ async fn run_case(ctx: &CaseContext<'_>, case: &Case) -> CaseResult {
         failure,
         mismatch,
         message,
-    } = judge(&result, case.answer.as_deref(), &ctx.problem.checker);
+        fraction,
+    } = match ctx.checker {
+        Some(checker) => checker.judge(&result, case).await,
+        None => judge(&result, case.answer.as_deref(), &ctx.problem.checker),
+    };
     tracing::debug!(submission = %ctx.submission.name, group = ctx.group, case = %case.name, verdict = %verdict, reset_us = reset_time.as_micros() as u64, wall_us = result.usage.wall_time.as_micros() as u64, "case graded");
     out.verdict = verdict;
+    out.fraction = fraction;
     out.failure = failure;
     out.exit_code = Some(result.exit_code);
     out.wall_time = result.usage.wall_time.as_secs_f64();
@@ -461,11 +499,12 @@ fn summarize(
             })
             .collect();
         let verdicts: Vec<Verdict> = group_cases.iter().map(|c| c.verdict).collect();
-        let points = group.scoring.score(group.points, &verdicts);
+        let fractions: Vec<f64> = group_cases.iter().map(|c| c.fraction).collect();
+        let points = group.scoring.score(group.points, &fractions);
         if group.scoring == Scoring::Sum {
             let share = group.points / group_cases.len().max(1) as f64;
             for c in &mut group_cases {
-                c.points = Some(if c.verdict.is_accepted() { share } else { 0.0 });
+                c.points = Some(share * c.fraction);
             }
         }
         groups.push(GroupReport {

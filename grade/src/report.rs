@@ -40,9 +40,12 @@ pub struct CaseResult {
     pub peak_memory: Option<u64>,
     /// Bytes written to stdout and stderr.
     pub output_bytes: u64,
-    /// Points this case earned in a `sum` group (the group's points / cases when AC, else
-    /// 0); `None` in a `min` group, whose points are the group's ([`GroupReport`]).
+    /// Points this case earned in a `sum` group (its `fraction` of the group's points /
+    /// cases); `None` in a `min` group, whose points are the group's ([`GroupReport`]).
     pub points: Option<f64>,
+    /// The fraction of its points the case earned: 1 for AC, the checker's fraction for PA,
+    /// 0 otherwise.
+    pub fraction: f64,
     /// The deadline that applied, after any per-program factor.
     pub deadline: Option<f64>,
     /// A one-line explanation (the checker's message, the failure), escaped.
@@ -197,6 +200,7 @@ pub(crate) fn kind(verdict: Verdict) -> Kind {
         Verdict::Accepted => Kind::Passed,
         Verdict::WrongAnswer
         | Verdict::PresentationError
+        | Verdict::Partial
         | Verdict::TimeLimitExceeded
         | Verdict::MemoryLimitExceeded
         | Verdict::OutputLimitExceeded

@@ -18,9 +18,14 @@ pub enum Verdict {
     /// Wrong answer: exited with 0, the checker refused the output.
     #[serde(rename = "WA")]
     WrongAnswer,
-    /// Presentation error: right tokens, wrong layout, under a strict checker.
+    /// Presentation error: right tokens, wrong layout, under a strict checker (or a checker
+    /// program's PE).
     #[serde(rename = "PE")]
     PresentationError,
+    /// Partial: a checker program gave a fraction of the case's points strictly between 0
+    /// and 1 (a fraction of 1 is AC, of 0 WA). Not accepted.
+    #[serde(rename = "PA")]
+    Partial,
     /// Time limit exceeded: the deadline passed, or the fuel budget ran out.
     #[serde(rename = "TLE")]
     TimeLimitExceeded,
@@ -39,7 +44,7 @@ pub enum Verdict {
     #[serde(rename = "CE")]
     CompileError,
     /// Internal error: subrun could not run the case (an engine error, a kill nobody asked
-    /// for, an outcome this version does not know).
+    /// for, an outcome this version does not know), or the checker program failed.
     #[serde(rename = "IE")]
     InternalError,
     /// Not run: `--fail-fast` stopped its group after an earlier failure.
@@ -48,12 +53,13 @@ pub enum Verdict {
 }
 
 impl Verdict {
-    /// The short code: `AC`, `WA`, `PE`, `TLE`, `MLE`, `OLE`, `RE`, `CE`, `IE`, `SKIP`.
+    /// The short code: `AC`, `WA`, `PE`, `PA`, `TLE`, `MLE`, `OLE`, `RE`, `CE`, `IE`, `SKIP`.
     pub fn code(self) -> &'static str {
         match self {
             Verdict::Accepted => "AC",
             Verdict::WrongAnswer => "WA",
             Verdict::PresentationError => "PE",
+            Verdict::Partial => "PA",
             Verdict::TimeLimitExceeded => "TLE",
             Verdict::MemoryLimitExceeded => "MLE",
             Verdict::OutputLimitExceeded => "OLE",
@@ -113,6 +119,9 @@ pub struct Judgement {
     pub mismatch: Option<Mismatch>,
     /// A one-line explanation.
     pub message: Option<String>,
+    /// The fraction of the case's points earned: 1 for AC, the checker's fraction for PA,
+    /// 0 otherwise.
+    pub fraction: f64,
 }
 
 impl Judgement {
@@ -122,6 +131,27 @@ impl Judgement {
             failure: None,
             mismatch: None,
             message: Some(message.into()),
+            fraction: 0.0,
+        }
+    }
+
+    fn accepted(message: Option<String>) -> Self {
+        Self {
+            verdict: Verdict::Accepted,
+            failure: None,
+            mismatch: None,
+            message,
+            fraction: 1.0,
+        }
+    }
+
+    fn refused(verdict: Verdict, mismatch: Mismatch) -> Self {
+        Self {
+            verdict,
+            failure: None,
+            message: Some(mismatch.message.clone()),
+            mismatch: Some(mismatch),
+            fraction: 0.0,
         }
     }
 
@@ -131,17 +161,19 @@ impl Judgement {
             message: Some(failure.to_string()),
             failure: Some(failure),
             mismatch: None,
+            fraction: 0.0,
         }
     }
 }
 
 /// The verdict of a finished execution: the outcome first (every known [`Outcome`] variant
 /// is matched by name), then, for a clean exit, the output: a truncated stdout is OLE, else
-/// `checker` decides between AC, WA and PE.
+/// `checker` decides between AC, WA and PE. (A [`Checker::Program`] runs in a sandbox the
+/// grader provides, with the same table first; called here, it is IE.)
 ///
 /// | outcome | verdict |
 /// |---|---|
-/// | `Exited { 0 }` | the checker's AC / WA / PE (OLE when stdout was truncated) |
+/// | `Exited { 0 }` | the checker's AC / WA / PE / PA / IE (OLE when stdout was truncated) |
 /// | `Exited { n ≠ 0 }` | RE (exit code n) |
 /// | `Signaled { s }` | RE (signal s) |
 /// | `Trapped { t }` | RE (trap t) |
@@ -151,81 +183,87 @@ impl Judgement {
 /// | `ResourceExceeded { processes }` | RE (process limit) |
 /// | `Killed` (the grader never kills) | IE |
 pub fn judge(result: &RuntimeResult, answer: Option<&[u8]>, checker: &Checker) -> Judgement {
-    match &result.outcome {
-        Outcome::Exited { code: 0 } => {}
-        Outcome::Exited { code } => {
-            return Judgement::runtime_error(RuntimeFailure::ExitCode(*code));
+    if let Some(judgement) = judge_execution(result) {
+        return judgement;
+    }
+    let Some(answer) = answer else {
+        return Judgement::accepted(None);
+    };
+    of_check(checker.check(&result.stdout, answer))
+}
+
+/// The first half of [`judge`]: `None` for a clean exit with a whole stdout (the output is
+/// the checker's to judge), else the verdict of how the execution ended.
+pub(crate) fn judge_execution(result: &RuntimeResult) -> Option<Judgement> {
+    Some(match &result.outcome {
+        Outcome::Exited { code: 0 } if result.stdout_truncated => {
+            Judgement::plain(Verdict::OutputLimitExceeded, "output limit exceeded")
         }
-        Outcome::Signaled { signal } => {
-            return Judgement::runtime_error(RuntimeFailure::Signal(*signal));
-        }
+        Outcome::Exited { code: 0 } => return None,
+        Outcome::Exited { code } => Judgement::runtime_error(RuntimeFailure::ExitCode(*code)),
+        Outcome::Signaled { signal } => Judgement::runtime_error(RuntimeFailure::Signal(*signal)),
         Outcome::Trapped { trap } => {
-            return Judgement::runtime_error(RuntimeFailure::Trap(trap.to_string()));
+            Judgement::runtime_error(RuntimeFailure::Trap(trap.to_string()))
         }
-        Outcome::TimedOut => {
-            return Judgement::plain(Verdict::TimeLimitExceeded, "time limit exceeded");
-        }
-        Outcome::ResourceExceeded { resource } => {
-            return match resource {
-                Resource::Fuel => {
-                    Judgement::plain(Verdict::TimeLimitExceeded, "fuel budget exhausted")
-                }
-                Resource::Memory => {
-                    Judgement::plain(Verdict::MemoryLimitExceeded, "memory limit exceeded")
-                }
-                Resource::Output => {
-                    Judgement::plain(Verdict::OutputLimitExceeded, "output limit exceeded")
-                }
-                Resource::Disk => {
-                    Judgement::plain(Verdict::OutputLimitExceeded, "disk limit exceeded")
-                }
-                Resource::Processes => Judgement::runtime_error(RuntimeFailure::ProcessLimit),
-                // `Resource` is non-exhaustive: a limit added to the engine later.
-                other => Judgement::plain(
-                    Verdict::InternalError,
-                    format!("unknown limit exceeded: {other}"),
-                ),
-            };
-        }
+        Outcome::TimedOut => Judgement::plain(Verdict::TimeLimitExceeded, "time limit exceeded"),
+        Outcome::ResourceExceeded { resource } => match resource {
+            Resource::Fuel => Judgement::plain(Verdict::TimeLimitExceeded, "fuel budget exhausted"),
+            Resource::Memory => {
+                Judgement::plain(Verdict::MemoryLimitExceeded, "memory limit exceeded")
+            }
+            Resource::Output => {
+                Judgement::plain(Verdict::OutputLimitExceeded, "output limit exceeded")
+            }
+            Resource::Disk => Judgement::plain(Verdict::OutputLimitExceeded, "disk limit exceeded"),
+            Resource::Processes => Judgement::runtime_error(RuntimeFailure::ProcessLimit),
+            // `Resource` is non-exhaustive: a limit added to the engine later.
+            other => Judgement::plain(
+                Verdict::InternalError,
+                format!("unknown limit exceeded: {other}"),
+            ),
+        },
         Outcome::Killed => {
-            return Judgement::plain(Verdict::InternalError, "killed, but the grader never kills");
+            Judgement::plain(Verdict::InternalError, "killed, but the grader never kills")
         }
         // `Outcome` is non-exhaustive, so another crate must have this arm: an outcome added
         // to the engine later is an internal error until this table names it.
-        other => {
-            return Judgement::plain(Verdict::InternalError, format!("unknown outcome: {other}"));
+        other => Judgement::plain(Verdict::InternalError, format!("unknown outcome: {other}")),
+    })
+}
+
+/// The verdict of a check: AC, WA, PE as the checker said; a fraction of 1 is AC, of 0 WA
+/// (with the checker's message), in between PA; a failed checker program is IE.
+pub(crate) fn of_check(outcome: CheckOutcome) -> Judgement {
+    match outcome {
+        CheckOutcome::Accepted => Judgement::accepted(None),
+        CheckOutcome::WrongAnswer(m) => Judgement::refused(Verdict::WrongAnswer, m),
+        CheckOutcome::PresentationError(m) => Judgement::refused(Verdict::PresentationError, m),
+        CheckOutcome::Partial { fraction, message } if fraction >= 1.0 => {
+            Judgement::accepted(message)
         }
-    }
-    if result.stdout_truncated {
-        return Judgement::plain(Verdict::OutputLimitExceeded, "output limit exceeded");
-    }
-    let Some(answer) = answer else {
-        return Judgement {
-            verdict: Verdict::Accepted,
-            failure: None,
-            mismatch: None,
-            message: None,
-        };
-    };
-    match checker.check(&result.stdout, answer) {
-        CheckOutcome::Accepted => Judgement {
-            verdict: Verdict::Accepted,
-            failure: None,
-            mismatch: None,
-            message: None,
-        },
-        CheckOutcome::WrongAnswer(m) => Judgement {
-            verdict: Verdict::WrongAnswer,
-            failure: None,
-            message: Some(m.message.clone()),
-            mismatch: Some(m),
-        },
-        CheckOutcome::PresentationError(m) => Judgement {
-            verdict: Verdict::PresentationError,
-            failure: None,
-            message: Some(m.message.clone()),
-            mismatch: Some(m),
-        },
+        CheckOutcome::Partial { fraction, message } => {
+            let verdict = if fraction <= 0.0 {
+                Verdict::WrongAnswer
+            } else {
+                Verdict::Partial
+            };
+            let points = format!("points {fraction}");
+            Judgement {
+                verdict,
+                failure: None,
+                mismatch: None,
+                message: Some(match message {
+                    Some(m) => format!("{points}: {m}"),
+                    None => points,
+                }),
+                fraction: if verdict == Verdict::Partial {
+                    fraction
+                } else {
+                    0.0
+                },
+            }
+        }
+        CheckOutcome::CheckerFailed(message) => Judgement::plain(Verdict::InternalError, message),
     }
 }
 
@@ -310,11 +348,43 @@ mod tests {
     }
 
     #[test]
+    fn a_checker_fraction_of_one_is_ac_of_zero_wa_and_between_pa() {
+        let partial = |fraction: f64| {
+            let j = of_check(CheckOutcome::Partial {
+                fraction,
+                message: Some("m".into()),
+            });
+            (j.verdict, j.fraction, j.message)
+        };
+        assert_eq!(partial(1.0), (Verdict::Accepted, 1.0, Some("m".into())));
+        assert_eq!(
+            partial(0.0),
+            (Verdict::WrongAnswer, 0.0, Some("points 0: m".into()))
+        );
+        assert_eq!(
+            partial(0.25),
+            (Verdict::Partial, 0.25, Some("points 0.25: m".into()))
+        );
+        let failed = of_check(CheckOutcome::CheckerFailed("checker failed: x".into()));
+        assert_eq!(
+            (failed.verdict, failed.fraction),
+            (Verdict::InternalError, 0.0)
+        );
+        let ac = judge(
+            &result(&Outcome::Exited { code: 0 }, "3"),
+            Some(b"3"),
+            &Checker::Tokens,
+        );
+        assert_eq!((ac.verdict, ac.fraction), (Verdict::Accepted, 1.0));
+    }
+
+    #[test]
     fn verdicts_serialize_as_judge_codes() {
         assert_eq!(
             serde_json::to_string(&Verdict::TimeLimitExceeded).unwrap(),
             "\"TLE\""
         );
         assert_eq!(Verdict::PresentationError.to_string(), "PE");
+        assert_eq!(serde_json::to_string(&Verdict::Partial).unwrap(), "\"PA\"");
     }
 }

@@ -8,6 +8,9 @@ use subrun::{EnvironmentSpec, Registry};
 use subrun_grade::{Grader, Problem, Report, Submission, Verdict};
 use subrun_wasi::{WasiEngineConfig, WasiRuntimeFactory};
 
+#[path = "grade/checker_programs.rs"]
+mod checker_programs;
+
 fn registry() -> Registry {
     let mut config = WasiEngineConfig::default();
     config.pool_slots = 16;
@@ -160,6 +163,26 @@ fn write(root: &Path, rel: &str, text: &str) {
     std::fs::write(p, text).expect("write");
 }
 
+/// Python: `search(roots, secrets)` lists `SECRET@PATH` for every file under `roots` that
+/// holds one of `secrets` (the first 4 MiB of each file a guest can open).
+const SEARCH_PY: &str = r#"
+def search(roots, secrets):
+    found = []
+    for root in roots:
+        for dirpath, dirs, files in os.walk(root):
+            for name in files:
+                path = os.path.join(dirpath, name)
+                try:
+                    with open(path, "rb") as f:
+                        text = f.read(1 << 22)
+                except Exception:
+                    continue
+                for s in secrets:
+                    if s.encode() in text:
+                        found.append(s + "@" + path)
+    return found
+"#;
+
 /// A submission that looks everywhere it can for the other case's input, answer and
 /// granted file, a file of the problem directory, and what an earlier case left behind.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -192,18 +215,8 @@ except Exception as e:
 os.makedirs("deep/er", exist_ok=True)
 with open("deep/er/leftover.txt", "w") as f:
     f.write("left")
-for root in ("/", "/workspace", "..", {problem:?}):
-    for dirpath, dirs, files in os.walk(root):
-        for name in files:
-            path = os.path.join(dirpath, name)
-            try:
-                with open(path, "rb") as f:
-                    text = f.read(1 << 20)
-            except Exception:
-                continue
-            for s in secrets:
-                if s.encode() in text:
-                    found.append(s + "@" + path)
+{SEARCH_PY}
+found += search(("/", "/workspace", "..", {problem:?}), secrets)
 try:
     os.listdir({problem:?})
     found.append("listed-problem-dir")
@@ -213,7 +226,7 @@ if stdin != "probe":
     found.append("stdin:" + stdin.strip())
 print("clean" if not found else " ".join(sorted(set(found))))
 "#,
-        problem = problem_dir.display().to_string()
+        problem = problem_dir.display().to_string(),
     );
     let submission = Submission::command("probe.py", "python probe.py").file("probe.py", probe);
     let report = Grader::builder(Problem::load(&problem_dir).expect("problem"), &registry())

@@ -11,6 +11,7 @@ fn verdict(c: &Checker, out: &str, ans: &str) -> &'static str {
         CheckOutcome::Accepted => "AC",
         CheckOutcome::WrongAnswer(_) => "WA",
         CheckOutcome::PresentationError(_) => "PE",
+        other => panic!("a built-in checker gave {other:?}"),
     }
 }
 

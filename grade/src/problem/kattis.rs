@@ -7,9 +7,14 @@
 //! `limits.output` (MiB); `validator_flags` `float_tolerance`, `float_absolute_tolerance`,
 //! `float_relative_tolerance` (the `floats` checker).
 //!
+//! Custom validation: `validation: custom` (or `custom score`), or no `validation` key and an
+//! `output_validators/` directory, runs the one `.wasm` (or `.wat`) module found directly in
+//! `output_validators/` or in one subdirectory of it as a [`Checker::Program`] with the
+//! Kattis convention, `validator_flags` as its arguments (see [`super::program`]).
+//!
 //! Not mapped, and refused with an error rather than ignored when they change a verdict:
-//! `validation: custom` and `output_validators/` (custom checkers, a later step),
-//! `case_sensitive` and `space_change_sensitive`. Kattis's default validator compares
+//! interactive validation, `case_sensitive` and `space_change_sensitive` (default
+//! validation). Kattis's default validator compares
 //! tokens case-insensitively; subrun's `tokens` is case-sensitive (documented difference).
 //! `time_multiplier` and `time_safety_margin` need the judges' solutions' times and are read
 //! but not applied; `testdata.yaml` is not read. Informational keys (`name`, `author`,
@@ -22,7 +27,7 @@ use serde_yaml::Value;
 use subrun::spec::units::ByteSize;
 
 use super::{Group, Layout, Problem, ProblemError, ProblemLimits, paired_cases};
-use crate::checker::{Checker, FloatTolerance};
+use crate::checker::{Checker, CheckerLimits, CheckerProgram, Convention, FloatTolerance};
 use crate::scoring::Scoring;
 
 /// `problem.yaml` keys accepted and not used.
@@ -65,7 +70,8 @@ pub(super) fn load(dir: &Path, dir_name: String) -> Result<Problem, ProblemError
     let yaml_path = dir.join("problem.yaml");
     let mut name = dir_name;
     let mut limits = ProblemLimits::default();
-    let mut checker = Checker::Tokens;
+    let mut validation: Option<String> = None;
+    let mut flags: Option<String> = None;
     if yaml_path.is_file() {
         let text = String::from_utf8_lossy(&super::read(&yaml_path)?).into_owned();
         let doc: Value = serde_yaml::from_str(&text)
@@ -86,15 +92,17 @@ pub(super) fn load(dir: &Path, dir_name: String) -> Result<Problem, ProblemError
                     }
                 }
                 "limits" => limits = kattis_limits(value, &bad)?,
-                "validation" => match value.as_str() {
-                    Some("default") => {}
-                    _ => return Err(bad(
-                        "validation",
-                        "only `default` is supported: custom output validators are a later step"
-                            .into(),
-                    )),
-                },
-                "validator_flags" => checker = validator_flags(value, &bad)?,
+                "validation" | "validator_flags" => {
+                    let Some(text) = value.as_str() else {
+                        return Err(bad(key, "expected a string".into()));
+                    };
+                    let slot = if key == "validation" {
+                        &mut validation
+                    } else {
+                        &mut flags
+                    };
+                    *slot = Some(text.to_owned());
+                }
                 k if INFORMATIONAL.contains(&k) => {}
                 k => return Err(bad(k, "unknown key".into())),
             }
@@ -105,15 +113,7 @@ pub(super) fn load(dir: &Path, dir_name: String) -> Result<Problem, ProblemError
     {
         limits.time = Some(t);
     }
-    let validators = dir.join("output_validators");
-    if validators.is_dir() {
-        return Err(ProblemError::invalid(
-            validators,
-            "",
-            None,
-            "custom output validators are not supported yet",
-        ));
-    }
+    let checker = kattis_checker(dir, &yaml_path, validation.as_deref(), flags.as_deref())?;
     let mut groups = Vec::new();
     for kind in ["sample", "secret"] {
         let d = dir.join("data").join(kind);
@@ -231,14 +231,64 @@ fn mib(n: f64) -> ByteSize {
     ByteSize((n * 1024.0 * 1024.0) as u64)
 }
 
+/// The checker `validation` and `validator_flags` ask for. Custom validation (`custom`,
+/// `custom score`, or no `validation` key and an `output_validators/` directory) runs the
+/// one module of `output_validators/` with the Kattis convention, the flags as its arguments;
+/// default validation maps the flags to `tokens` or `floats`.
+fn kattis_checker(
+    dir: &Path,
+    yaml_path: &Path,
+    validation: Option<&str>,
+    flags: Option<&str>,
+) -> Result<Checker, ProblemError> {
+    let bad = |key: &str, message: String| ProblemError::invalid(yaml_path, key, None, message);
+    let validators = dir.join("output_validators");
+    let custom = match validation.map(str::trim) {
+        None => validators.is_dir(),
+        Some("default") => false,
+        Some("custom" | "custom score") => true,
+        Some(v) if v.split_whitespace().any(|w| w == "interactive") => {
+            return Err(bad(
+                "validation",
+                "interactive problems are not supported yet".into(),
+            ));
+        }
+        Some(other) => {
+            return Err(bad(
+                "validation",
+                format!("unknown validation `{other}`: expected default, custom or custom score"),
+            ));
+        }
+    };
+    if !custom {
+        return flags.map_or(Ok(Checker::Tokens), |f| validator_flags(f, &bad));
+    }
+    if !validators.is_dir() {
+        return Err(bad(
+            "validation",
+            format!(
+                "custom validation needs an output validator in {}",
+                validators.display()
+            ),
+        ));
+    }
+    Ok(Checker::Program(CheckerProgram {
+        module: super::program::kattis_validator(&validators)?,
+        convention: Convention::Kattis,
+        args: flags
+            .unwrap_or_default()
+            .split_whitespace()
+            .map(str::to_owned)
+            .collect(),
+        limits: CheckerLimits::default(),
+    }))
+}
+
 fn validator_flags(
-    value: &Value,
+    text: &str,
     bad: &dyn Fn(&str, String) -> ProblemError,
 ) -> Result<Checker, ProblemError> {
     let key = "validator_flags";
-    let Some(text) = value.as_str() else {
-        return Err(bad(key, "expected a string of flags".into()));
-    };
     let mut tol = FloatTolerance {
         absolute: None,
         relative: None,

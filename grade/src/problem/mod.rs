@@ -11,9 +11,10 @@
 //! 3. **plain**: `cases/NAME.in` with `cases/NAME.out` or `cases/NAME.ans`.
 //!
 //! Everything is read and validated before anything runs: a bad file is a
-//! [`ProblemError`] naming the file, the key and the case. DMOJ's `init.yml` and custom
-//! checker programs are later steps: they become one more loader here and one more
-//! [`Checker`] variant, and need no change to [`Problem`], [`Group`] or [`Case`].
+//! [`ProblemError`] naming the file, the key and the case. A checker program
+//! ([`Checker::Program`]) is found and checked here too (it must exist, as a `.wasm` or
+//! `.wat` module). DMOJ's `init.yml` is a later step: one more loader here, with no change to
+//! [`Problem`], [`Group`] or [`Case`].
 
 mod error;
 mod files;
@@ -21,6 +22,7 @@ mod kattis;
 mod load;
 pub mod native;
 mod plain;
+mod program;
 
 use std::path::PathBuf;
 use std::time::Duration;

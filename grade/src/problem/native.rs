@@ -7,6 +7,8 @@
 //! limits: { time: 2s, memory: 256MiB, output: 1MiB }   # each optional
 //! checker: tokens               # exact | tokens | lines | unordered
 //!                               # | { floats: { absolute: 1e-6, relative: 1e-9 } }
+//!                               # | { program: check.wasm, convention: testlib | kattis,
+//!                               #     args: [], limits: { time: 10s, memory: 512MiB } }
 //! groups:
 //!   - name: samples
 //!     points: 0                 # default 1 per case
@@ -51,8 +53,8 @@ pub struct ProblemFile {
     /// Limits per case.
     #[serde(default)]
     pub limits: LimitsFile,
-    /// The checker: a name, or `{ floats: { absolute, relative } }` (read by
-    /// [`parse_checker`]).
+    /// The checker: a name, `{ floats: { absolute, relative } }` (read by
+    /// [`parse_checker`]) or `{ program: FILE, convention, args, limits }`.
     #[serde(default)]
     pub checker: Option<serde_yaml::Value>,
     /// The groups.
@@ -154,6 +156,9 @@ pub(super) fn load(dir: &Path, dir_name: String) -> Result<Problem, ProblemError
     };
     let checker = match &doc.checker {
         None => Checker::default(),
+        Some(v) if v.get("program").is_some() => Checker::Program(
+            super::program::native_program(dir, v).map_err(|(key, m)| bad(key, None, m))?,
+        ),
         Some(v) => parse_checker(v).map_err(|m| bad("checker".into(), None, m))?,
     };
     if let Checker::Floats(t) = &checker {
@@ -274,15 +279,15 @@ pub(super) fn load(dir: &Path, dir_name: String) -> Result<Problem, ProblemError
     })
 }
 
-/// A checker as `problem.yaml` spells it: `exact`, `tokens`, `lines`, `unordered`, or a
-/// mapping `{ floats: { absolute: A, relative: R } }`.
+/// A built-in checker as `problem.yaml` spells it: `exact`, `tokens`, `lines`, `unordered`,
+/// or a mapping `{ floats: { absolute: A, relative: R } }`. (A checker program,
+/// `{ program: FILE, ... }`, is read by the loader, which knows the problem directory.)
 ///
 /// # Errors
 /// A message for anything else.
 pub fn parse_checker(value: &serde_yaml::Value) -> Result<Checker, String> {
     use serde_yaml::Value;
-    const EXPECTED: &str =
-        "expected exact, tokens, lines, unordered or { floats: { absolute: A, relative: R } }";
+    const EXPECTED: &str = "expected exact, tokens, lines, unordered, { floats: { absolute: A, relative: R } } or { program: FILE.wasm, convention: testlib | kattis }";
     match value {
         Value::String(s) => match s.as_str() {
             "exact" => Ok(Checker::Exact),
@@ -303,7 +308,7 @@ pub fn parse_checker(value: &serde_yaml::Value) -> Result<Checker, String> {
 }
 
 /// `rel` under `dir`, refused when absolute or when it climbs out with `..`.
-fn inside(dir: &Path, rel: &Path) -> Result<PathBuf, String> {
+pub(super) fn inside(dir: &Path, rel: &Path) -> Result<PathBuf, String> {
     let ok = rel
         .components()
         .all(|c| matches!(c, Component::Normal(_) | Component::CurDir));

@@ -205,3 +205,134 @@ fn no_layout_is_an_error_that_lists_the_layouts() {
         err(d.path()).contains("expected data/ (Kattis), problem.yaml (subrun) or cases/ (plain)")
     );
 }
+
+#[test]
+fn a_checker_program_is_read_with_its_convention_limits_and_args() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "check/testlib.wasm", "(module)");
+    write(
+        d.path(),
+        "problem.yaml",
+        "checker: { program: check/testlib.wasm, convention: testlib, args: [--strict], limits: { time: 2s } }\ngroups:\n  - { name: g, cases: [{ name: c, stdin: \"1\", stdout: \"1\" }] }\n",
+    );
+    let p = Problem::load(d.path()).unwrap();
+    let Checker::Program(program) = &p.checker else {
+        panic!("not a program: {:?}", p.checker);
+    };
+    assert!(program.module.is_absolute());
+    assert_eq!(
+        program.module,
+        d.path().join("check/testlib.wasm").canonicalize().unwrap()
+    );
+    assert_eq!(program.convention, crate::checker::Convention::Testlib);
+    assert_eq!(program.args, ["--strict"]);
+    assert_eq!(program.limits.time, Duration::from_secs(2));
+    assert_eq!(
+        program.limits.memory,
+        crate::checker::CheckerLimits::default().memory
+    );
+}
+
+#[test]
+fn a_bad_checker_program_is_an_error_naming_its_key() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "check.c", "int main(void) { return 0; }");
+    write(d.path(), "check.wasm", "(module)");
+    let with = |checker: &str| {
+        write(
+            d.path(),
+            "problem.yaml",
+            &format!("checker: {checker}\ngroups:\n  - {{ name: g, cases: [{{ name: c }}] }}\n"),
+        );
+        err(d.path())
+    };
+    for (checker, key, says) in [
+        (
+            "{ program: nope.wasm, convention: testlib }",
+            "checker.program",
+            "no such file",
+        ),
+        (
+            "{ program: check.c, convention: testlib }",
+            "checker.program",
+            "build it with `subrun build",
+        ),
+        (
+            "{ program: ../check.wasm, convention: testlib }",
+            "checker.program",
+            "inside the problem directory",
+        ),
+        (
+            "{ program: check.wasm, convention: icpc }",
+            "checker.convention",
+            "unknown variant `icpc`",
+        ),
+        (
+            "{ program: check.wasm }",
+            "checker",
+            "missing field `convention`",
+        ),
+        (
+            "{ program: check.wasm, convention: kattis, limit: {} }",
+            "checker.limit",
+            "unknown field `limit`",
+        ),
+        (
+            "{ program: check.wasm, convention: kattis, limits: { time: 0s } }",
+            "checker.limits.time",
+            "must be positive",
+        ),
+        (
+            "{ program: check.wasm, convention: kattis, limits: { memory: lots } }",
+            "checker.limits.memory",
+            "",
+        ),
+    ] {
+        let e = with(checker);
+        assert!(
+            e.contains(&format!("problem.yaml, key `{key}`")) && e.contains(says),
+            "{checker}: {e}"
+        );
+    }
+}
+
+#[test]
+fn kattis_output_validators_are_a_kattis_checker_program() {
+    let d = tempfile::tempdir().unwrap();
+    write(d.path(), "data/secret/1.in", "1\n");
+    write(d.path(), "data/secret/1.ans", "1\n");
+    write(
+        d.path(),
+        "output_validators/v/v.c",
+        "int main(void) { return 42; }",
+    );
+    let e = err(d.path());
+    assert!(
+        e.contains("output_validators") && e.contains("subrun build") && e.contains("v/v.c"),
+        "{e}"
+    );
+    write(d.path(), "output_validators/v/v.wasm", "(module)");
+    write(
+        d.path(),
+        "problem.yaml",
+        "validation: custom\nvalidator_flags: float_tolerance 1e-6\n",
+    );
+    let p = Problem::load(d.path()).unwrap();
+    let Checker::Program(program) = &p.checker else {
+        panic!("not a program: {:?}", p.checker);
+    };
+    assert_eq!(program.convention, crate::checker::Convention::Kattis);
+    assert!(program.module.ends_with("output_validators/v/v.wasm"));
+    assert_eq!(program.args, ["float_tolerance", "1e-6"]);
+    // `validation: default` keeps the default validator, output_validators/ or not.
+    write(d.path(), "problem.yaml", "validation: default\n");
+    assert_eq!(Problem::load(d.path()).unwrap().checker, Checker::Tokens);
+    write(d.path(), "problem.yaml", "validation: custom interactive\n");
+    assert!(err(d.path()).contains("interactive problems are not supported"));
+    write(d.path(), "problem.yaml", "validation: special\n");
+    assert!(err(d.path()).contains("unknown validation `special`"));
+    write(d.path(), "problem.yaml", "validation: custom\n");
+    write(d.path(), "output_validators/w.wasm", "(module)");
+    let e = err(d.path());
+    assert!(e.contains("2 modules") && e.contains("keep one"), "{e}");
+}

@@ -71,7 +71,7 @@ struct Extra<'a> {
     first_diff_line: Option<usize>,
 }
 
-/// CTRF's status of a verdict: AC passed; WA, PE, TLE, MLE, OLE, RE, CE failed; SKIP
+/// CTRF's status of a verdict: AC passed; WA, PE, PA, TLE, MLE, OLE, RE, CE failed; SKIP
 /// skipped; IE (subrun's failure, not the submission's) other.
 fn status(v: Verdict) -> &'static str {
     match kind(v) {
@@ -107,7 +107,7 @@ impl Report {
     /// `results.tool.name` is `subrun`, `results.summary` counts the statuses and the
     /// suites, `results.tests` has one test per case (`name` = `submission group/case`,
     /// `suite` = `[submission, group]`, `duration` in milliseconds, `extra` with
-    /// the verdict and points). AC is `passed`; WA, PE, TLE, MLE, OLE, RE and CE `failed`;
+    /// the verdict and points). AC is `passed`; WA, PE, PA, TLE, MLE, OLE, RE and CE `failed`;
     /// SKIP `skipped`; IE `other`. `start` and `stop` are the run's bounds in milliseconds
     /// since the Unix epoch, which the report itself does not hold.
     pub fn to_ctrf(&self, start_ms: u64, stop_ms: u64) -> String {

@@ -40,7 +40,7 @@ fn body(c: &CaseResult) -> String {
 
 impl Report {
     /// The report as JUnit XML: one `<testsuites>`, a `<testsuite>` per submission, a
-    /// `<testcase>` per case (`classname` = `submission.group`, `time` in seconds). WA, PE,
+    /// `<testcase>` per case (`classname` = `submission.group`, `time` in seconds). WA, PE, PA,
     /// TLE, MLE, OLE, RE and CE are a `<failure type="VERDICT">`, IE an `<error>`, SKIP
     /// `<skipped/>`; the message and the first differing line are the body. Everything a
     /// submission controls is escaped, and characters XML 1.0 forbids are replaced by

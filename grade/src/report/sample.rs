@@ -21,6 +21,7 @@ fn case(name: &str, verdict: Verdict, message: Option<&str>) -> CaseResult {
         peak_memory: Some(1024),
         output_bytes: 2,
         points: Some(if verdict.is_accepted() { 20.0 } else { 0.0 }),
+        fraction: if verdict.is_accepted() { 1.0 } else { 0.0 },
         deadline: Some(1.0),
         message: message.map(str::to_owned),
         first_diff_line: (verdict == Verdict::WrongAnswer).then_some(1),
