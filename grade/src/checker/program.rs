@@ -1,5 +1,5 @@
 //! Checker programs: a WebAssembly module that judges the output, run on the `wasi` runtime in
-//! a sandbox of its own (see [`sandbox`](super::sandbox) for how it runs).
+//! a sandbox of its own (one `wasi` Session per grader worker).
 //!
 //! This file holds what a checker program *is* ([`CheckerProgram`], [`Convention`],
 //! [`CheckerLimits`]) and the pure rules that turn how it ended into a [`CheckOutcome`]:

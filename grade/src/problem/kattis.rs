@@ -10,7 +10,7 @@
 //! Custom validation: `validation: custom` (or `custom score`), or no `validation` key and an
 //! `output_validators/` directory, runs the one `.wasm` (or `.wat`) module found directly in
 //! `output_validators/` or in one subdirectory of it as a [`Checker::Program`] with the
-//! Kattis convention, `validator_flags` as its arguments (see [`super::program`]).
+//! Kattis convention, `validator_flags` as its arguments.
 //!
 //! Not mapped, and refused with an error rather than ignored when they change a verdict:
 //! interactive validation, `case_sensitive` and `space_change_sensitive` (default
