@@ -4,8 +4,9 @@
 //! Mapped: `data/sample/` and `data/secret/` (`NAME.in` + `NAME.ans`), each subdirectory of
 //! `data/secret/` as a group of its own (`secret/NAME`); `limits.time_limit` (seconds), else
 //! a `.timelimit` file (seconds, as problemtools writes it); `limits.memory` and
-//! `limits.output` (MiB); `validator_flags` `float_tolerance`, `float_absolute_tolerance`,
-//! `float_relative_tolerance` (the `floats` checker).
+//! `limits.output` (MiB); `limits.validation_time` (seconds) and `limits.validation_memory`
+//! (MiB) for a custom output validator; `validator_flags` `float_tolerance`,
+//! `float_absolute_tolerance`, `float_relative_tolerance` (the `floats` checker).
 //!
 //! Custom validation: `validation: custom` (or `custom score`), or no `validation` key and an
 //! `output_validators/` directory, runs the one `.wasm` (or `.wat`) module found directly in
@@ -60,8 +61,6 @@ const LIMITS_UNUSED: &[&str] = &[
     "code",
     "compilation_time",
     "compilation_memory",
-    "validation_time",
-    "validation_memory",
     "validation_output",
     "validation_passes",
 ];
@@ -70,6 +69,7 @@ pub(super) fn load(dir: &Path, dir_name: String) -> Result<Problem, ProblemError
     let yaml_path = dir.join("problem.yaml");
     let mut name = dir_name;
     let mut limits = ProblemLimits::default();
+    let mut validator_limits = CheckerLimits::default();
     let mut validation: Option<String> = None;
     let mut flags: Option<String> = None;
     if yaml_path.is_file() {
@@ -91,7 +91,7 @@ pub(super) fn load(dir: &Path, dir_name: String) -> Result<Problem, ProblemError
                         name = n.to_owned();
                     }
                 }
-                "limits" => limits = kattis_limits(value, &bad)?,
+                "limits" => (limits, validator_limits) = kattis_limits(value, &bad)?,
                 "validation" | "validator_flags" => {
                     let Some(text) = value.as_str() else {
                         return Err(bad(key, "expected a string".into()));
@@ -113,7 +113,10 @@ pub(super) fn load(dir: &Path, dir_name: String) -> Result<Problem, ProblemError
     {
         limits.time = Some(t);
     }
-    let checker = kattis_checker(dir, &yaml_path, validation.as_deref(), flags.as_deref())?;
+    let mut checker = kattis_checker(dir, &yaml_path, validation.as_deref(), flags.as_deref())?;
+    if let Checker::Program(program) = &mut checker {
+        program.limits = validator_limits;
+    }
     let mut groups = Vec::new();
     for kind in ["sample", "secret"] {
         let d = dir.join("data").join(kind);
@@ -195,11 +198,14 @@ fn seconds(text: &str) -> Option<Duration> {
         .flatten()
 }
 
+/// `limits`: the submission's, and the output validator's (`validation_time` in seconds,
+/// `validation_memory` in MiB; the defaults of [`CheckerLimits`] otherwise).
 fn kattis_limits(
     value: &Value,
     bad: &dyn Fn(&str, String) -> ProblemError,
-) -> Result<ProblemLimits, ProblemError> {
+) -> Result<(ProblemLimits, CheckerLimits), ProblemError> {
     let mut limits = ProblemLimits::default();
+    let mut validator = CheckerLimits::default();
     let Some(map) = value.as_mapping() else {
         return Err(bad("limits", "expected a mapping".into()));
     };
@@ -213,18 +219,23 @@ fn kattis_limits(
                 .ok_or_else(|| bad(&path, "expected a positive number".into()))
         };
         match key {
-            "time_limit" => {
+            "time_limit" | "validation_time" => {
                 let s = number()?;
-                limits.time =
-                    Some(Duration::try_from_secs_f64(s).map_err(|e| bad(&path, e.to_string()))?);
+                let time = Duration::try_from_secs_f64(s).map_err(|e| bad(&path, e.to_string()))?;
+                if key == "time_limit" {
+                    limits.time = Some(time);
+                } else {
+                    validator.time = time;
+                }
             }
+            "validation_memory" => validator.memory = mib(number()?),
             "memory" => limits.memory = Some(mib(number()?)),
             "output" => limits.output = Some(mib(number()?)),
             k if LIMITS_UNUSED.contains(&k) => {}
             _ => return Err(bad(&path, "unknown key".into())),
         }
     }
-    Ok(limits)
+    Ok((limits, validator))
 }
 
 fn mib(n: f64) -> ByteSize {

@@ -315,7 +315,7 @@ fn kattis_output_validators_are_a_kattis_checker_program() {
     write(
         d.path(),
         "problem.yaml",
-        "validation: custom\nvalidator_flags: float_tolerance 1e-6\n",
+        "validation: custom\nvalidator_flags: float_tolerance 1e-6\nlimits: { validation_time: 2.5, validation_memory: 64 }\n",
     );
     let p = Problem::load(d.path()).unwrap();
     let Checker::Program(program) = &p.checker else {
@@ -324,6 +324,11 @@ fn kattis_output_validators_are_a_kattis_checker_program() {
     assert_eq!(program.convention, crate::checker::Convention::Kattis);
     assert!(program.module.ends_with("output_validators/v/v.wasm"));
     assert_eq!(program.args, ["float_tolerance", "1e-6"]);
+    assert_eq!(program.limits.time, Duration::from_millis(2500));
+    assert_eq!(
+        program.limits.memory,
+        subrun::spec::units::ByteSize::mib(64)
+    );
     // `validation: default` keeps the default validator, output_validators/ or not.
     write(d.path(), "problem.yaml", "validation: default\n");
     assert_eq!(Problem::load(d.path()).unwrap().checker, Checker::Tokens);
