@@ -345,7 +345,7 @@ class Session:
     def get_file_contents(self, paths: str) -> str | bytes:
         """One workspace file: ``str`` when it is UTF-8 text, else ``bytes``."""
     @overload
-    def get_file_contents(self, paths: Sequence[str]) -> dict[str, str | bytes]:
+    def get_file_contents(self, paths: list[str] | tuple[str, ...]) -> dict[str, str | bytes]:
         """Every regular file matching the paths or globs, by path."""
     def snapshot(self) -> Snapshot:
         """Captures the workspace; the baseline is kept."""
