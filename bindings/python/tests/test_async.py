@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import threading
 import time
 from pathlib import Path
 
@@ -195,3 +198,24 @@ def test_stream_kill_ends_it_killed(workspace: Path) -> None:
                 await stream.__anext__()
 
     asyncio.run(main())
+
+
+def test_ctrl_c_in_asyncio_run_kills_the_command_and_closes_the_session(workspace: Path) -> None:
+    seen: dict[str, Path] = {}
+
+    async def main() -> None:
+        async with subrun.Session(workspace=workspace) as s:
+            seen["ws"] = s.workspace
+            rt = s.spawn()
+            seen_rt.append(rt)
+            await rt.execute_async("spin.wat", timeout=60)
+
+    seen_rt: list[subrun.Runtime] = []
+    timer = threading.Timer(0.5, lambda: os.kill(os.getpid(), signal.SIGINT))
+    timer.start()
+    start = time.monotonic()
+    with pytest.raises(KeyboardInterrupt):
+        asyncio.run(main())
+    assert time.monotonic() - start < 5
+    assert seen_rt[0].state == "cleaned_up"
+    assert not seen["ws"].exists(), "the session was closed on the way out"
