@@ -20,7 +20,6 @@ mod gc;
 mod grade;
 mod grants;
 mod guests;
-mod lazy_docker;
 mod registry;
 mod run;
 mod signals;

@@ -3,11 +3,11 @@
 use std::sync::Arc;
 
 use subrun::Registry;
+use subrun_docker::LazyDockerFactory;
 use subrun_local::LocalRuntimeFactory;
 use subrun_wasi::{WasiEngineConfig, WasiRuntimeFactory};
 
 use crate::error::CliError;
-use crate::lazy_docker::LazyDockerFactory;
 
 /// Instances of the wasi engine's pool: the CLI runs one command (and its setup commands)
 /// at a time, so a small pool reserves far less address space than the library default.

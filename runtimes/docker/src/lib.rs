@@ -34,6 +34,7 @@ mod error;
 mod exec;
 mod factory;
 mod gc;
+mod lazy;
 mod mounts;
 mod outcome;
 mod owner;
@@ -48,6 +49,7 @@ pub use container::{LABEL_RUNTIME, LABEL_SESSION, LABEL_VERSION};
 pub use error::DockerError;
 pub use factory::{DockerRuntimeFactory, KIND, capabilities, release_stale_binds};
 pub use gc::{LeftoverContainer, LeftoverFilter};
+pub use lazy::LazyDockerFactory;
 pub use ownership::UNPRIVILEGED;
 pub use runtime::{DockerBackend, DockerRunning, DockerRuntime};
 

@@ -4,41 +4,70 @@ A failing submission is a :class:`Result`, never an exception; exceptions (all u
 :class:`Error`) mean the engine itself could not do its job. The GIL is released while a
 guest runs, so threads run executions in parallel; Ctrl-C cancels the running execution.
 
+Every blocking call has an awaitable twin for asyncio (``execute_async``, ``spawn_async``,
+``kill_async``, ``close_async``, ``async with Session(...)``), and ``Runtime.stream`` is an
+async iterator of :class:`Chunk` events and one :class:`Finished`. Cancelling the task that
+awaits one kills the command it runs.
+
 Interpreter guests (``python``, ``node``) are installed apart from the wheel, by
 ``scripts/fetch-guests.sh`` of the subrun repository, into ``$SUBRUN_GUEST_DIR`` or
 ``~/.local/share/subrun/guests``.
 """
 
+from typing import Union
+
 from ._subrun import (
     BackendError,
+    Checkpoint,
+    Chunk,
     CleanedUpError,
     CommandError,
     Error,
+    FileDiff,
+    Finished,
+    InputFile,
     Outcome,
     Result,
     Runtime,
     Session,
     SetupError,
+    Snapshot,
     Spec,
     SpecError,
+    Stream,
     Usage,
+    WorkspaceDiff,
     WorkspaceError,
+    diff_snapshots,
     run,
 )
 
+Event = Union[Chunk, Finished]
+"""What ``Runtime.stream`` yields: output chunks, then one ``Finished``."""
+
 __all__ = [
     "BackendError",
+    "Checkpoint",
+    "Chunk",
     "CleanedUpError",
     "CommandError",
     "Error",
+    "Event",
+    "FileDiff",
+    "Finished",
+    "InputFile",
     "Outcome",
     "Result",
     "Runtime",
     "Session",
     "SetupError",
+    "Snapshot",
     "Spec",
     "SpecError",
+    "Stream",
     "Usage",
+    "WorkspaceDiff",
     "WorkspaceError",
+    "diff_snapshots",
     "run",
 ]

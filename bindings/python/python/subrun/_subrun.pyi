@@ -1,9 +1,10 @@
 """Type stubs of the extension module (see ``bindings/python/src/lib.rs``)."""
 
+from collections.abc import Awaitable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
-from typing import Mapping
+from typing import Any, Literal, overload
 
 _Path = str | PathLike[str]
 
@@ -114,8 +115,38 @@ class Result:
     def usage(self) -> Usage:
         """What it used."""
 
+class Chunk:
+    """A chunk of output, in the order the command wrote it."""
+
+    @property
+    def stream(self) -> Literal["stdout", "stderr"]:
+        """Which stream it was written on."""
+    @property
+    def data(self) -> bytes:
+        """The bytes, exactly as written."""
+
+class Finished:
+    """The last event of a stream: the execution ended."""
+
+    @property
+    def result(self) -> Result:
+        """The whole Result; its stdout and stderr are the concatenation of the chunks."""
+
+class Stream:
+    """An async iterator of ``Chunk``s, then one ``Finished`` (``async for ev in rt.stream(...)``).
+
+    The command starts at the first ``__anext__``. Leaving the loop early (the stream is
+    dropped), ``kill()`` or cancelling the awaiting task kills the command.
+    """
+
+    def __aiter__(self) -> Stream: ...
+    def __anext__(self) -> Awaitable[Chunk | Finished]:
+        """The next event; ``StopAsyncIteration`` after ``Finished``."""
+    def kill(self) -> None:
+        """Kills the command (it ends ``killed``; the remaining events still arrive)."""
+
 class Runtime:
-    """A spawned runtime."""
+    """A spawned runtime: run commands in it, kill them, clean it up."""
 
     def execute(
         self,
@@ -125,18 +156,165 @@ class Runtime:
         stdin: bytes | None = None,
         env: Mapping[str, str] | None = None,
     ) -> Result:
-        """Runs ``command`` to its end; a failing command is a Result too."""
+        """Runs ``command`` to its end; a failing command is a Result too.
+
+        ``stdin`` is fed then closed; ``timeout`` in seconds replaces ``limits.timeout``.
+        """
+    def execute_async(
+        self,
+        command: str,
+        *,
+        timeout: float | None = None,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Awaitable[Result]:
+        """As ``execute``, awaitable; cancelling the awaiting task kills the command."""
+    def stream(
+        self,
+        command: str,
+        *,
+        timeout: float | None = None,
+        stdin: bytes | None = None,
+        env: Mapping[str, str] | None = None,
+    ) -> Stream:
+        """Starts ``command``; an async iterator of its ``Chunk``s and one ``Finished``."""
     def kill(self) -> None:
         """Kills every running command; returns once they have stopped."""
+    def kill_async(self) -> Awaitable[None]:
+        """As ``kill``, awaitable."""
+    def poll(self) -> Outcome | None:
+        """The last execution's outcome once it finished; ``None`` while one runs or before."""
+    def cleanup(self) -> None:
+        """Kills everything and releases the runtime. Idempotent."""
     @property
     def state(self) -> str:
         """``pending``, ``running``, ``exited``, ``killed`` or ``cleaned_up``."""
     @property
     def kind(self) -> str:
         """The runtime kind."""
+    @property
+    def id(self) -> str:
+        """This runtime's id."""
+
+class InputFile:
+    """A file to write into the workspace.
+
+    ``content`` is ``str`` (UTF-8), ``bytes`` (as given) or JSON-like data serialized by
+    ``file_type`` (json, jsonl, csv, tsv, yaml; default from the extension). ``compression``
+    (``gz``, ``bz2``) is applied after; default from the extension (``data.jsonl.gz``).
+    """
+
+    def __init__(
+        self,
+        path: str,
+        content: str | bytes | Any,
+        *,
+        file_type: Literal["text", "json", "jsonl", "csv", "tsv", "yaml", "binary"] | None = None,
+        compression: Literal["none", "gz", "bz2"] | None = None,
+    ) -> None: ...
+    @property
+    def path(self) -> str:
+        """The relative path in the workspace."""
+    def encode(self) -> bytes:
+        """The bytes as they will be written (serialized, compressed)."""
+
+class Snapshot:
+    """A workspace archived: a canonical tar, its listing and a content checksum."""
+
+    @staticmethod
+    def from_path(path: _Path) -> Snapshot:
+        """Reads an archive file (tar, tar.gz, tar.bz2, tar.xz); every member is checked."""
+    @staticmethod
+    def from_bytes(data: bytes) -> Snapshot:
+        """Decodes archive bytes; every member is checked."""
+    @property
+    def checksum(self) -> str:
+        """The sha256 (hex) of the uncompressed canonical tar: equal content, equal checksum."""
+    @property
+    def archive(self) -> bytes:
+        """The archive's bytes."""
+    @property
+    def paths(self) -> list[str]:
+        """Every member's path, sorted (directories included)."""
+    @property
+    def skipped(self) -> list[tuple[str, str]]:
+        """``(path, reason)`` of each entry left out (symlinks leading outside...)."""
+    def read(self, path: str) -> bytes | None:
+        """The content of the file at ``path``; ``None`` when it is not a file of it."""
+    def write_to_dir(self, dir: _Path) -> Path:
+        """Writes the archive into ``dir`` as ``snapshot-<16 hex>.tar.gz`` (or .tar...)."""
+    def diff(self, new: Snapshot) -> WorkspaceDiff:
+        """What changed from this snapshot to ``new``."""
+    def __len__(self) -> int: ...
+    def __eq__(self, other: object) -> bool: ...
+    def __hash__(self) -> int: ...
+
+class FileDiff:
+    """How one entry changed."""
+
+    @property
+    def path(self) -> str:
+        """The entry's path relative to the workspace."""
+    @property
+    def change(self) -> Literal["created", "deleted", "modified"]:
+        """Which list it is in."""
+    @property
+    def kind(self) -> Literal["text", "binary", "none"]:
+        """``text`` (a unified diff), ``binary`` (sizes) or ``none`` (directories, symlinks)."""
+    @property
+    def unified(self) -> str | None:
+        """The unified diff (``--- a/path``, ``+++ b/path``, hunks), for text files."""
+    @property
+    def added(self) -> int:
+        """Lines added (text files; else 0)."""
+    @property
+    def removed(self) -> int:
+        """Lines removed (text files; else 0)."""
+    @property
+    def old_type(self) -> str | None:
+        """``file``, ``directory`` or ``symlink`` before; ``None`` when created."""
+    @property
+    def new_type(self) -> str | None:
+        """The entry type after; ``None`` when deleted."""
+    @property
+    def modes(self) -> tuple[str | None, str | None]:
+        """The permission bits before and after, as four octal digits (``0644``)."""
+
+class WorkspaceDiff:
+    """The changes between two snapshots (or a snapshot and the workspace)."""
+
+    @property
+    def created(self) -> list[FileDiff]:
+        """Entries only in the new side, sorted by path."""
+    @property
+    def deleted(self) -> list[FileDiff]:
+        """Entries only in the old side."""
+    @property
+    def modified(self) -> list[FileDiff]:
+        """Entries on both sides whose content, mode, target or type differ."""
+    @property
+    def lines_added(self) -> int:
+        """Lines added over every text file."""
+    @property
+    def lines_removed(self) -> int:
+        """Lines removed over every text file."""
+    def to_json(self) -> str:
+        """The diff as JSON."""
+    def __bool__(self) -> bool:
+        """False when nothing changed."""
+
+class Checkpoint:
+    """What ``Session.finish_checkpoint()`` produced (agent mode)."""
+
+    snapshot: Snapshot
+    archive_path: Path | None
+    diff: WorkspaceDiff
+
+def diff_snapshots(old: Snapshot, new: Snapshot) -> WorkspaceDiff:
+    """What changed from ``old`` to ``new``."""
 
 class Session:
-    """A spec, a workspace and the runtimes spawned in it; a context manager."""
+    """A spec, a workspace and the runtimes spawned in it; ``with`` or ``async with`` it."""
 
     def __init__(
         self,
@@ -144,16 +322,64 @@ class Session:
         *,
         workspace: _Path | None = None,
         assets: Mapping[str, _Path] | None = None,
-    ) -> None: ...
+        mode: Literal["evaluation", "agent"] = "evaluation",
+        snapshot: Snapshot | None = None,
+    ) -> None:
+        """A session on ``spec`` (default ``Spec.default()``).
+
+        The workspace starts as ``snapshot`` restored, then a copy of ``workspace`` over it
+        (the original is never modified); ``assets`` (name -> host path) are shown read-only
+        at ``/static/NAME``.
+        """
     def spawn(self, *, env: Mapping[str, str] | None = None) -> Runtime:
         """Spawns a runtime (setup commands run once, here)."""
-    def get_file_contents(self, path: str) -> str | bytes:
-        """A workspace file: ``str`` when it is UTF-8 text, else ``bytes``."""
+    def spawn_async(self, *, env: Mapping[str, str] | None = None) -> Awaitable[Runtime]:
+        """As ``spawn``, awaitable."""
+    def materialize_input_files(
+        self, files: Sequence[InputFile] | Mapping[str, str | bytes | Any]
+    ) -> list[str]:
+        """Writes files (all validated before any is written); returns their paths."""
+    def write_files(self, files: Mapping[str, str | bytes]) -> list[str]:
+        """Writes ``files`` (relative path -> content); returns their paths."""
+    @overload
+    def get_file_contents(self, paths: str) -> str | bytes:
+        """One workspace file: ``str`` when it is UTF-8 text, else ``bytes``."""
+    @overload
+    def get_file_contents(self, paths: list[str] | tuple[str, ...]) -> dict[str, str | bytes]:
+        """Every regular file matching the paths or globs, by path."""
+    def snapshot(self) -> Snapshot:
+        """Captures the workspace; the baseline is kept."""
+    def update_snapshot(self) -> Snapshot:
+        """Captures the workspace and makes it the new baseline."""
+    def restore_snapshot(self, snapshot: Snapshot) -> None:
+        """Makes the workspace hold exactly ``snapshot``."""
+    @property
+    def baseline(self) -> Snapshot:
+        """The snapshot diffs compare against (prepare, then ``update_snapshot``)."""
+    def diff_since_baseline(self) -> WorkspaceDiff:
+        """What changed in the workspace since the baseline."""
+    def diff(self, old: Snapshot | None = None, new: Snapshot | None = None) -> WorkspaceDiff:
+        """From ``old`` (default: the baseline) to ``new`` (default: the workspace now)."""
+    def finish_checkpoint(self) -> Checkpoint:
+        """Agent mode: snapshot, export, diff against the baseline, new baseline."""
+    @property
+    def asset_paths(self) -> dict[str, str]:
+        """Static asset name -> the path the runtimes show it at."""
+    def render(self, text: str) -> str:
+        """Renders ``{{static:NAME}}`` placeholders; an unknown name is a ``SpecError``."""
     @property
     def workspace(self) -> Path:
         """The host path of the workspace."""
+    @property
+    def mode(self) -> Literal["evaluation", "agent"]:
+        """The session's mode."""
+    @property
+    def id(self) -> str:
+        """The session id (docker containers carry it in their ``subrun.session`` label)."""
     def close(self) -> None:
         """Cleans up every runtime and removes the workspace. Idempotent."""
+    def close_async(self) -> Awaitable[None]:
+        """As ``close``, awaitable."""
     def __enter__(self) -> Session: ...
     def __exit__(
         self,
@@ -161,6 +387,13 @@ class Session:
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> bool: ...
+    def __aenter__(self) -> Awaitable[Session]: ...
+    def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> Awaitable[None]: ...
 
 def run(
     command: str,

@@ -1,25 +1,26 @@
 //! [`LazyDockerFactory`]: the `docker` runtime, connecting to the engine only when a docker
-//! runtime is actually spawned, so `subrun run` on wasi or local and `subrun spec check` work
-//! on machines without a Docker daemon.
+//! runtime is actually spawned, so a registry that holds it (the CLI's, the Python package's)
+//! runs wasi and local, and checks docker specs, on machines without a Docker daemon.
 
 use std::sync::Arc;
 
 use subrun::ids::RuntimeKind;
 use subrun::runtime::{ResolvedAsset, RuntimeFactory, SpawnContext, async_trait};
 use subrun::{Capabilities, EnvironmentSpec, RuntimeError, SpecError, SubmissionRuntime};
-use subrun_docker::{DockerConfig, DockerRuntimeFactory};
 use tokio::sync::OnceCell;
+
+use crate::{DockerConfig, DockerRuntimeFactory};
 
 /// Registers as `docker`; validates specs and answers asset paths without a connection; the
 /// first spawn connects (and a failure to connect is that spawn's error).
 #[derive(Debug, Default)]
-pub(crate) struct LazyDockerFactory {
+pub struct LazyDockerFactory {
     connected: OnceCell<DockerRuntimeFactory>,
 }
 
 impl LazyDockerFactory {
     /// A factory that has not connected yet.
-    pub(crate) fn new() -> Self {
+    pub fn new() -> Self {
         Self::default()
     }
 
@@ -33,11 +34,11 @@ impl LazyDockerFactory {
 #[async_trait]
 impl RuntimeFactory for LazyDockerFactory {
     fn kind(&self) -> RuntimeKind {
-        RuntimeKind::new(subrun_docker::KIND)
+        RuntimeKind::new(crate::KIND)
     }
 
     fn capabilities(&self) -> Capabilities {
-        subrun_docker::capabilities()
+        crate::capabilities()
     }
 
     fn validate(&self, spec: &EnvironmentSpec) -> Result<(), SpecError> {
