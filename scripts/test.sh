@@ -19,7 +19,7 @@ echo "test: the Python package (pytest, mypy --strict), on the workspace's own b
 cargo build --release --workspace --all-targets --quiet
 pythonpath="$(scripts/stage-python.sh)"
 (cd bindings/python && PYTHONPATH="$pythonpath" python3 -m pytest -q -p no:cacheprovider) || status=$?
-(cd bindings/python && PYTHONPATH="$pythonpath" MYPYPATH="$pythonpath" python3 -m mypy --strict --no-incremental tests) || status=$?
+(cd bindings/python && PYTHONPATH="$pythonpath" MYPYPATH="$pythonpath" python3 -m mypy --strict --no-incremental tests examples) || status=$?
 leftovers="$(curl -s --unix-socket /var/run/docker.sock 'http://localhost/containers/json?all=1&filters=%7B%22label%22%3A%5B%22subrun.session%22%5D%7D' 2>/dev/null | grep -c '"Id"' || true)"
 echo "test: containers left with a subrun.session label: ${leftovers:-0}"
 exit "$status"
