@@ -8,6 +8,8 @@ use subrun::{EnvironmentSpec, Registry};
 use subrun_grade::{Grader, Problem, Report, Submission, Verdict};
 use subrun_wasi::{WasiEngineConfig, WasiRuntimeFactory};
 
+mod grade_problems;
+
 fn registry() -> Registry {
     let mut config = WasiEngineConfig::default();
     config.pool_slots = 16;
