@@ -563,7 +563,7 @@ fn dedupe(mut cases: Vec<Case>) -> Vec<Case> {
 /// # Errors
 /// The key (`checker`, `checker.args.precision`, ...) and a message for any other checker
 /// (custom `.py` checkers, `bridged`, `linecount`, ...) or argument.
-pub(crate) fn dmoj_checker(value: &Value) -> Result<Checker, (String, String)> {
+pub fn dmoj_checker(value: &Value) -> Result<Checker, (String, String)> {
     let (name, args) = match value {
         Value::String(s) => (s.as_str(), None),
         Value::Mapping(m) => {
