@@ -13,7 +13,9 @@ use tokio::task::JoinSet;
 use crate::checker::Checker;
 use crate::checker::sandbox::CheckerSandbox;
 use crate::error::GradeError;
-use crate::problem::{Case, Problem, ProblemEnvironment};
+use crate::expected;
+use crate::gate::DependencyGate;
+use crate::problem::{Case, Problem, ProblemEnvironment, ProblemError, dependencies};
 use crate::report::{CaseResult, GroupReport, Report, SubmissionReport};
 use crate::scoring::Scoring;
 use crate::submission::Submission;
@@ -57,6 +59,8 @@ pub struct Grader {
     submissions: Vec<Arc<Submission>>,
     jobs: usize,
     fail_fast: bool,
+    /// Group indices, each after the groups it depends on: the order cases are queued in.
+    group_order: Vec<usize>,
 }
 
 /// Configures a [`Grader`]. Defaults: no spec (the problem must name its environment), no
@@ -112,11 +116,15 @@ impl GraderBuilder {
     /// # Errors
     /// [`GradeError::NoSubmission`]; [`GradeError::Spec`] when no environment is given or
     /// the problem's `runtime:` does not make a valid spec; [`GradeError::CheckerSpec`] when
-    /// the problem has a checker program and the registry cannot run it (no `wasi`).
+    /// the problem has a checker program and the registry cannot run it (no `wasi`);
+    /// [`GradeError::Problem`] when a group's `depends_on` names no group or closes a cycle
+    /// (a loaded problem never does).
     pub fn build(self) -> Result<Grader, GradeError> {
         if self.submissions.is_empty() {
             return Err(GradeError::NoSubmission);
         }
+        let group_order = dependencies::order(&self.problem.groups)
+            .map_err(|e| ProblemError::invalid(&self.problem.dir, e.key(), None, e.message()))?;
         let mut spec = effective_spec(&self.problem, self.spec)?;
         let limits = &self.problem.limits;
         if let Some(t) = limits.time {
@@ -153,6 +161,7 @@ impl GraderBuilder {
             submissions: self.submissions.into_iter().map(Arc::new).collect(),
             jobs,
             fail_fast: self.fail_fast,
+            group_order,
         })
     }
 }
@@ -237,12 +246,16 @@ impl Grader {
         on_case: &mut impl FnMut(&CaseResult),
     ) -> Result<Vec<Vec<Option<CaseResult>>>, GradeError> {
         let problem = &self.problem;
-        let queue: VecDeque<(usize, usize)> = problem
-            .groups
+        // Groups queue after the groups they depend on, so a worker waiting for one waits
+        // for cases already taken (see `gate`).
+        let queue: VecDeque<(usize, usize)> = self
+            .group_order
             .iter()
-            .enumerate()
-            .flat_map(|(g, group)| (0..group.cases.len()).map(move |c| (g, c)))
+            .flat_map(|&g| (0..problem.groups[g].cases.len()).map(move |c| (g, c)))
             .collect();
+        let cases: Vec<usize> = problem.groups.iter().map(|g| g.cases.len()).collect();
+        let deps = dependencies::resolve(&problem.groups)
+            .map_err(|e| ProblemError::invalid(&problem.dir, e.key(), None, e.message()))?;
         let workers = self.jobs.min(queue.len()).max(1);
         let shared = Arc::new(Shared {
             problem: problem.clone(),
@@ -254,6 +267,7 @@ impl Grader {
                 .map(|_| AtomicBool::new(false))
                 .collect(),
             fail_fast: self.fail_fast,
+            gate: DependencyGate::new(&cases, deps),
         });
         let (tx, mut rx) = mpsc::unbounded_channel();
         let mut set = JoinSet::new();
@@ -289,6 +303,7 @@ struct Shared {
     queue: Mutex<VecDeque<(usize, usize)>>,
     failed: Vec<AtomicBool>,
     fail_fast: bool,
+    gate: DependencyGate,
 }
 
 impl Shared {
@@ -335,9 +350,22 @@ async fn worker(
         _ => None,
     };
     while let Some((g, c)) = shared.next() {
+        let held = shared.gate.hold(g);
         let group = &shared.problem.groups[g];
         let case = &group.cases[c];
-        let result = if shared.fail_fast && shared.failed[g].load(Ordering::SeqCst) {
+        let required = if shared.gate.is_free(g) {
+            Ok(())
+        } else {
+            shared.gate.wait(g).await
+        };
+        let result = if let Err(d) = required {
+            skipped_after(
+                submission,
+                &group.name,
+                case,
+                &shared.problem.groups[d].name,
+            )
+        } else if shared.fail_fast && shared.failed[g].load(Ordering::SeqCst) {
             skipped(submission, &group.name, case)
         } else {
             let ctx = CaseContext {
@@ -354,6 +382,7 @@ async fn worker(
         if shared.fail_fast && !result.verdict.is_accepted() {
             shared.failed[g].store(true, Ordering::SeqCst);
         }
+        held.finish(result.verdict.is_accepted());
         if tx.send((g, c, result)).is_err() {
             break;
         }
@@ -406,6 +435,14 @@ fn skipped(submission: &Submission, group: &str, case: &Case) -> CaseResult {
     r
 }
 
+fn skipped_after(submission: &Submission, group: &str, case: &Case, required: &str) -> CaseResult {
+    let mut r = blank(&submission.name, group, case, Verdict::Skipped);
+    r.message = Some(escape_owned(&format!(
+        "skipped: group `{required}`, which this group depends on, was not fully accepted"
+    )));
+    r
+}
+
 /// Resets the workspace to the pristine submission plus this case's granted files, runs
 /// the command with the case's stdin, and judges the result.
 async fn run_case(ctx: &CaseContext<'_>, case: &Case) -> CaseResult {
@@ -446,15 +483,23 @@ async fn run_case(ctx: &CaseContext<'_>, case: &Case) -> CaseResult {
         }
     };
     let Judgement {
-        verdict,
+        mut verdict,
         failure,
-        mismatch,
-        message,
-        fraction,
+        mut mismatch,
+        mut message,
+        mut fraction,
     } = match ctx.checker {
         Some(checker) => checker.judge(&result, case).await,
         None => judge(&result, case.answer.as_deref(), &ctx.problem.checker),
     };
+    if verdict.is_accepted()
+        && let Some(f) = expected::check(ctx.session, &case.expected_files, &ctx.problem.checker)
+    {
+        verdict = f.verdict;
+        message = Some(f.message);
+        mismatch = f.mismatch;
+        fraction = 0.0;
+    }
     tracing::debug!(submission = %ctx.submission.name, group = ctx.group, case = %case.name, verdict = %verdict, reset_us = reset_time.as_micros() as u64, wall_us = result.usage.wall_time.as_micros() as u64, "case graded");
     out.verdict = verdict;
     out.fraction = fraction;

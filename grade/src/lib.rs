@@ -20,6 +20,8 @@
 
 pub mod checker;
 mod error;
+mod expected;
+mod gate;
 mod grader;
 pub mod problem;
 mod report;
@@ -30,7 +32,7 @@ pub mod verdict;
 pub use checker::{CheckOutcome, Checker, FloatTolerance, Mismatch};
 pub use error::GradeError;
 pub use grader::{Grader, GraderBuilder};
-pub use problem::{Case, Group, Layout, Problem, ProblemError, ProblemLimits};
+pub use problem::{Case, ExpectedFile, Group, Layout, Problem, ProblemError, ProblemLimits};
 pub use report::{CaseResult, GroupReport, Report, SubmissionReport};
 pub use scoring::Scoring;
 pub use submission::Submission;

@@ -10,6 +10,7 @@ use subrun_wasi::{WasiEngineConfig, WasiRuntimeFactory};
 
 #[path = "grade/checker_programs.rs"]
 mod checker_programs;
+mod grade_problems;
 
 fn registry() -> Registry {
     let mut config = WasiEngineConfig::default();

@@ -78,6 +78,7 @@ pub(crate) fn paired_cases(dir: &Path, out_too: bool) -> Result<Vec<Case>, Probl
             stdin: Some(read(&dir.join(format!("{stem}.in")))?),
             files: Vec::new(),
             answer: Some(read(&dir.join(format!("{stem}.{ext}")))?),
+            expected_files: Vec::new(),
         });
     }
     if let Some((stem, ext)) = answers.into_iter().next() {

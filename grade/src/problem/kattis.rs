@@ -169,6 +169,7 @@ fn push_group(groups: &mut Vec<Group>, name: String, cases: Vec<super::Case>) {
             name,
             points: cases.len() as f64,
             scoring: Scoring::Sum,
+            depends_on: Vec::new(),
             cases,
         });
     }

@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::{Problem, ProblemError, kattis, native, plain};
+use super::{Problem, ProblemError, dmoj, kattis, native, plain};
 
 impl Problem {
     /// Reads the problem in `dir`, detecting its layout (see the module docs).
@@ -29,6 +29,8 @@ impl Problem {
         let yaml = dir.join("problem.yaml");
         let problem = if yaml.is_file() && has_groups_key(&yaml) {
             native::load(dir, name)?
+        } else if dir.join("init.yml").is_file() {
+            dmoj::load(dir, name)?
         } else if dir.join("data").is_dir() {
             kattis::load(dir, name)?
         } else if yaml.is_file() {

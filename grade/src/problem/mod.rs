@@ -1,21 +1,24 @@
 //! Problems: a directory of test cases, read in place without conversion.
 //!
-//! Three layouts are recognized, in this order (see `docs/grading.md`):
+//! Four layouts are recognized, in this order (see `docs/grading.md`):
 //!
 //! 1. **subrun**: a `problem.yaml` of subrun's own ([`native`]), told from a Kattis one by
 //!    its top-level `groups` key (Kattis has none);
-//! 2. **Kattis / ICPC**: a `data/` directory (`data/sample/*.in|.ans`, `data/secret/*.in|.ans`,
+//! 2. **DMOJ**: an `init.yml` (`test_cases`, batches, an optional zip `archive`; see
+//!    [`dmoj`]);
+//! 3. **Kattis / ICPC**: a `data/` directory (`data/sample/*.in|.ans`, `data/secret/*.in|.ans`,
 //!    subdirectories of `data/secret/` as groups), with an optional Kattis `problem.yaml`;
 //!    a `problem.yaml` without `groups` and without `data/` is read as subrun's (and
 //!    refused for its missing `groups`);
-//! 3. **plain**: `cases/NAME.in` with `cases/NAME.out` or `cases/NAME.ans`.
+//! 4. **plain**: `cases/NAME.in` with `cases/NAME.out` or `cases/NAME.ans`.
 //!
 //! Everything is read and validated before anything runs: a bad file is a
-//! [`ProblemError`] naming the file, the key and the case. A checker program
-//! ([`Checker::Program`]) is found and checked here too (it must exist, as a `.wasm` or
-//! `.wat` module). DMOJ's `init.yml` is a later step: one more loader here, with no change to
-//! [`Problem`], [`Group`] or [`Case`].
+//! [`ProblemError`] naming the file, the key and the case, and so are group dependencies
+//! that name no group or go in a circle. A checker program ([`Checker::Program`]) is found
+//! and checked here too (it must exist, as a `.wasm` or `.wat` module).
 
+pub(crate) mod dependencies;
+pub mod dmoj;
 mod error;
 mod files;
 mod kattis;
@@ -69,6 +72,8 @@ pub enum Layout {
     Kattis,
     /// subrun's own `problem.yaml`.
     Subrun,
+    /// DMOJ's `init.yml`.
+    Dmoj,
 }
 
 /// Per-case limits a problem sets. `None` keeps the spec's own limit.
@@ -102,6 +107,11 @@ pub struct Group {
     pub points: f64,
     /// How its cases make its score.
     pub scoring: Scoring,
+    /// Groups that must be fully accepted (every case AC) before this one runs; when one is
+    /// not, this group's cases are [`Verdict::Skipped`](crate::Verdict::Skipped). Each name
+    /// is a group of the problem, and no group depends on itself through others (checked
+    /// when the problem is read).
+    pub depends_on: Vec<String>,
     /// Its cases, in order.
     pub cases: Vec<Case>,
 }
@@ -119,7 +129,21 @@ pub struct Case {
     pub files: Vec<InputFile>,
     /// The expected stdout; `None` accepts any output of a clean exit.
     pub answer: Option<Vec<u8>>,
+    /// Files the case must leave in the workspace, checked after it ran (by path order).
+    pub expected_files: Vec<ExpectedFile>,
+}
+
+/// A file a case must leave in the submission's workspace, with its expected content. The
+/// content stays in the grader: it is never written into a workspace.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExpectedFile {
+    /// The workspace path (relative, `/`-separated, no `.` or `..` component).
+    pub path: String,
+    /// What the problem's checker compares the file with.
+    pub content: Vec<u8>,
 }
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_dmoj;

@@ -13,12 +13,16 @@
 //!   - name: samples
 //!     points: 0                 # default 1 per case
 //!     scoring: sum              # sum (default) | min
+//!     depends_on: [other]       # groups that must be fully accepted first, else SKIP
 //!     cases:
 //!       - name: one
 //!         args: [--fast]        # appended to the submission's command
 //!         stdin: "1 2\n"        # or stdin_file: cases/one.in
 //!         files: { data.txt: cases/one.data }   # workspace path: problem file
 //!         stdout: "3\n"         # or stdout_file: cases/one.ans; neither: any output
+//!         expected_files:       # workspace path: content, or { file: problem file }
+//!           out.txt: "3\n"
+//!           log/sum.txt: { file: cases/one.sum }
 //! ```
 //!
 //! Unknown keys are errors. Every path is relative to the problem directory and stays in it
@@ -33,7 +37,9 @@ use subrun::EnvironmentSpec;
 use subrun::input::InputFile;
 use subrun::spec::units::ByteSize;
 
-use super::{Case, Group, Layout, Problem, ProblemEnvironment, ProblemError, ProblemLimits};
+use super::{
+    Case, ExpectedFile, Group, Layout, Problem, ProblemEnvironment, ProblemError, ProblemLimits,
+};
 use crate::checker::Checker;
 use crate::scoring::Scoring;
 
@@ -88,6 +94,9 @@ pub struct GroupFile {
     /// Its scoring.
     #[serde(default)]
     pub scoring: Scoring,
+    /// Groups that must be fully accepted before this one runs.
+    #[serde(default)]
+    pub depends_on: Vec<String>,
     /// Its cases.
     pub cases: Vec<CaseFile>,
 }
@@ -116,6 +125,50 @@ pub struct CaseFile {
     /// The expected stdout from a problem file.
     #[serde(default)]
     pub stdout_file: Option<PathBuf>,
+    /// Workspace path -> the content the case must leave there.
+    #[serde(default)]
+    pub expected_files: BTreeMap<String, ExpectedSource>,
+}
+
+/// An entry of `expected_files`: the content inline (`out.txt: "3\n"`) or a problem file
+/// (`out.txt: { file: answers/out.txt }`).
+#[derive(Debug)]
+pub enum ExpectedSource {
+    /// The content itself.
+    Inline(String),
+    /// A file of the problem, relative to its directory.
+    File(PathBuf),
+}
+
+impl<'de> Deserialize<'de> for ExpectedSource {
+    fn deserialize<D: serde::Deserializer<'de>>(de: D) -> Result<Self, D::Error> {
+        struct Visitor;
+        impl<'de> serde::de::Visitor<'de> for Visitor {
+            type Value = ExpectedSource;
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the expected content as a string, or { file: PATH }")
+            }
+            fn visit_str<E: serde::de::Error>(self, v: &str) -> Result<Self::Value, E> {
+                Ok(ExpectedSource::Inline(v.to_owned()))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Self::Value, A::Error> {
+                let mut file = None;
+                while let Some(key) = map.next_key::<String>()? {
+                    match key.as_str() {
+                        "file" if file.is_none() => file = Some(map.next_value::<PathBuf>()?),
+                        "file" => return Err(serde::de::Error::duplicate_field("file")),
+                        other => return Err(serde::de::Error::unknown_field(other, &["file"])),
+                    }
+                }
+                file.map(ExpectedSource::File)
+                    .ok_or_else(|| serde::de::Error::missing_field("file"))
+            }
+        }
+        de.deserialize_any(Visitor)
+    }
 }
 
 pub(super) fn load(dir: &Path, dir_name: String) -> Result<Problem, ProblemError> {
@@ -249,21 +302,42 @@ pub(super) fn load(dir: &Path, dir_name: String) -> Result<Problem, ProblemError
                 let bytes = from_file(&key, source)?;
                 files.push(InputFile::bytes(target.clone(), bytes));
             }
+            let mut expected_files = Vec::with_capacity(c.expected_files.len());
+            for (path, source) in c.expected_files {
+                let key = format!("expected_files.{path}");
+                if !is_workspace_path(&path) {
+                    return Err(case_bad(
+                        &key,
+                        format!(
+                            "`{path}` is not a workspace path: expected a relative path \
+                             without `.` or `..` components"
+                        ),
+                    ));
+                }
+                let content = match source {
+                    ExpectedSource::Inline(text) => text.into_bytes(),
+                    ExpectedSource::File(p) => from_file(&key, &p)?,
+                };
+                expected_files.push(ExpectedFile { path, content });
+            }
             cases.push(Case {
                 name: c.name,
                 args: c.args,
                 stdin,
                 files,
                 answer,
+                expected_files,
             });
         }
         groups.push(Group {
             name: g.name,
             points: g.points.unwrap_or(cases.len() as f64),
             scoring: g.scoring,
+            depends_on: g.depends_on,
             cases,
         });
     }
+    super::dependencies::order(&groups).map_err(|e| bad(e.key(), None, e.message()))?;
     Ok(Problem {
         name: doc.name.unwrap_or(dir_name),
         dir: dir.to_path_buf(),
@@ -305,6 +379,16 @@ pub fn parse_checker(value: &serde_yaml::Value) -> Result<Checker, String> {
         },
         _ => Err(EXPECTED.into()),
     }
+}
+
+/// True for a normalized relative workspace path: `/`-separated components, none empty,
+/// `.` or `..`.
+fn is_workspace_path(path: &str) -> bool {
+    !path.is_empty()
+        && !path.contains('\0')
+        && path
+            .split('/')
+            .all(|c| !c.is_empty() && c != "." && c != "..")
 }
 
 /// `rel` under `dir`, refused when absolute or when it climbs out with `..`.

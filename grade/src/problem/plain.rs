@@ -30,6 +30,7 @@ pub(super) fn load(dir: &Path, name: String) -> Result<Problem, ProblemError> {
             name: "cases".into(),
             points: cases.len() as f64,
             scoring: Scoring::Sum,
+            depends_on: Vec::new(),
             cases,
         }],
     })

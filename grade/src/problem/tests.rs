@@ -4,13 +4,13 @@ use std::path::Path;
 use super::*;
 use crate::checker::FloatTolerance;
 
-fn write(root: &Path, rel: &str, text: &str) {
+pub(super) fn write(root: &Path, rel: &str, text: &str) {
     let p = root.join(rel);
     fs::create_dir_all(p.parent().unwrap()).unwrap();
     fs::write(p, text).unwrap();
 }
 
-fn err(dir: &Path) -> String {
+pub(super) fn err(dir: &Path) -> String {
     Problem::load(dir)
         .expect_err("the problem is invalid")
         .to_string()
