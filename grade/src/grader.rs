@@ -220,6 +220,9 @@ impl Grader {
         on_case: &mut impl FnMut(&CaseResult),
     ) -> Result<Vec<Vec<Option<CaseResult>>>, GradeError> {
         let problem = &self.problem;
+        if let Some(message) = submission.compile_message() {
+            return Ok(compile_errors(problem, submission, &message, on_case));
+        }
         let queue: VecDeque<(usize, usize)> = problem
             .groups
             .iter()
@@ -434,6 +437,32 @@ async fn run_case(ctx: &CaseContext<'_>, case: &Case) -> CaseResult {
         out.diff = Some(m.diff);
     }
     out
+}
+
+/// Every case of a submission that could not be built: CE with the compiler's message, and
+/// nothing run.
+fn compile_errors(
+    problem: &Problem,
+    submission: &Submission,
+    message: &str,
+    on_case: &mut impl FnMut(&CaseResult),
+) -> Vec<Vec<Option<CaseResult>>> {
+    problem
+        .groups
+        .iter()
+        .map(|group| {
+            group
+                .cases
+                .iter()
+                .map(|case| {
+                    let mut r = blank(&submission.name, &group.name, case, Verdict::CompileError);
+                    r.message = Some(message.to_owned());
+                    on_case(&r);
+                    Some(r)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn escape_owned(text: &str) -> String {
