@@ -25,11 +25,15 @@ use crate::verdict::{Judgement, Verdict, judge};
 /// ([`Workspace::clear`](subrun::workspace::Workspace::clear), never following a symlink) and
 /// the pristine snapshot written back
 /// ([`Snapshot::extract_into`](subrun::snapshot::Snapshot::extract_into)), so a case's
-/// leftovers never reach the next case, and only that case's granted files are written; its input goes on stdin. The expected answer stays in
-/// this process and the problem directory is never mounted, so a `wasi` submission cannot
-/// see either. (A `local` submission is a host process and can read what its user can:
-/// `local` is for trusted code.) Compiled modules are reused across cases and workers by
-/// the runtime's own cache.
+/// leftovers never reach the next case, and only that case's granted files are written; its
+/// input goes on stdin. On `docker` a container's own filesystem (`/tmp`, ...) outlives an
+/// execution, so each case gets a fresh runtime there (spawned after the reset, removed after
+/// the case). A submission with a [`compile_error`](Submission::compile_error) runs nothing:
+/// every case is [`Verdict::CompileError`]. The expected answer stays in this process and
+/// the problem directory is never mounted, so a `wasi` or `docker` submission cannot see
+/// either. (A `local` submission is a host process and can read what its user can: `local`
+/// is for trusted code.) Compiled modules are reused across cases and workers by the
+/// runtime's own cache.
 ///
 /// ```no_run
 /// # async fn f(registry: subrun::Registry, spec: subrun::EnvironmentSpec) -> Result<(), subrun_grade::GradeError> {
@@ -298,6 +302,7 @@ async fn worker(
         submission: submission.name.clone(),
         source,
     };
+    let fresh_runtime_per_case = spec.kind.as_str() == "docker";
     let session = Session::builder(&registry, spec)
         .prepare()
         .await
@@ -309,7 +314,14 @@ async fn worker(
             .map_err(|e| prep(e.into()))?;
     }
     let pristine = session.update_snapshot().map_err(prep)?;
-    let runtime = session.spawn(SpawnOptions::new()).await.map_err(prep)?;
+    // A container's own filesystem (`/tmp`, `/var/tmp`, ...) outlives an execution: on
+    // docker each case gets a fresh runtime, so nothing a case left there reaches the next.
+    // A wasi guest sees only the workspace (reset below) and read-only mounts.
+    let runtime = if fresh_runtime_per_case {
+        None
+    } else {
+        Some(session.spawn(SpawnOptions::new()).await.map_err(prep)?)
+    };
     while let Some((g, c)) = shared.next() {
         let group = &shared.problem.groups[g];
         let case = &group.cases[c];
@@ -318,7 +330,7 @@ async fn worker(
         } else {
             let ctx = CaseContext {
                 session: &session,
-                runtime: runtime.as_ref(),
+                runtime: runtime.as_deref(),
                 pristine: &pristine,
                 problem: &shared.problem,
                 submission,
@@ -341,7 +353,8 @@ async fn worker(
 
 struct CaseContext<'a> {
     session: &'a Session,
-    runtime: &'a dyn SubmissionRuntime,
+    /// The worker's runtime; `None`: a fresh one per case.
+    runtime: Option<&'a dyn SubmissionRuntime>,
     pristine: &'a subrun::snapshot::Snapshot,
     problem: &'a Problem,
     submission: &'a Submission,
@@ -408,7 +421,26 @@ async fn run_case(ctx: &CaseContext<'_>, case: &Case) -> CaseResult {
     if let Some(stdin) = &case.stdin {
         request = request.stdin(stdin.clone());
     }
-    let result = match ctx.runtime.execute(request).await {
+    let fresh = match ctx.runtime {
+        Some(_) => None,
+        None => match ctx.session.spawn(SpawnOptions::new()).await {
+            Ok(runtime) => Some(runtime),
+            Err(e) => {
+                out.message = Some(escape_owned(&format!("cannot spawn the runtime: {e}")));
+                return out;
+            }
+        },
+    };
+    let Some(runtime) = ctx.runtime.or(fresh.as_deref()) else {
+        return out;
+    };
+    let executed = runtime.execute(request).await;
+    if let Some(fresh) = &fresh
+        && let Err(e) = fresh.cleanup().await
+    {
+        tracing::warn!(error = %e, "cleaning up a case's runtime failed");
+    }
+    let result = match executed {
         Ok(r) => r,
         Err(e) => {
             out.message = Some(escape_owned(&format!("the engine failed: {e}")));
