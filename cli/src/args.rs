@@ -51,9 +51,11 @@ pub(crate) enum Command {
     /// Grade submissions against every case of a problem and print a verdict per case.
     ///
     /// PROBLEM is a directory: a subrun problem.yaml, a Kattis data/ layout, or cases/NAME.in
-    /// with NAME.out or NAME.ans. A submission is a .wasm/.wat module or a .py file (run by
-    /// the python guest). Every case starts from the pristine submission and sees only its
-    /// own input. See docs/grading.md.
+    /// with NAME.out or NAME.ans. A submission is a .wasm/.wat module, a .py or .js file (run
+    /// by the python or QuickJS guest), a .c/.cpp file or a Cargo project (built as `subrun
+    /// build` builds it; a build failure is the verdict CE), or a command (--command). Every
+    /// case starts from the pristine submission and sees only its own input. See
+    /// docs/grading.md.
     #[command(after_help = GRADE_EXIT_CODES)]
     Grade(GradeArgs),
 }
@@ -71,9 +73,14 @@ Exit codes:
 pub(crate) struct GradeArgs {
     /// The problem directory.
     pub(crate) problem: PathBuf,
-    /// The submissions (.wasm, .wat, .py).
-    #[arg(required = true)]
+    /// The submissions (.wasm, .wat, .py, .js, .mjs, .c, .cpp, .cc, .cxx, a Cargo project).
+    #[arg(required_unless_present = "commands")]
     pub(crate) submissions: Vec<PathBuf>,
+    /// A command submission NAME=CMD (repeatable; graded after the files): CMD runs in each
+    /// case's workspace, which starts empty (nothing of the current directory is copied in),
+    /// so it names what the environment provides (the image's programs, the spec's mounts).
+    #[arg(long = "command", value_name = "NAME=CMD", value_parser = parse_command)]
+    pub(crate) commands: Vec<(String, String)>,
     /// Cases run at once. Default: the number of cores.
     #[arg(short = 'j', long, value_name = "N")]
     pub(crate) jobs: Option<usize>,
@@ -96,6 +103,18 @@ pub(crate) struct GradeArgs {
     /// problem's own limits apply over it.
     #[arg(long, value_name = "FILE")]
     pub(crate) spec: Option<PathBuf>,
+}
+
+/// `NAME=CMD`, split at the first `=`; both parts non-empty.
+fn parse_command(text: &str) -> Result<(String, String), String> {
+    match text.split_once('=') {
+        Some((name, command)) if !name.trim().is_empty() && !command.trim().is_empty() => {
+            Ok((name.to_owned(), command.to_owned()))
+        }
+        _ => Err(format!(
+            "`{text}`: expected NAME=CMD, a name for the reports and the command to run"
+        )),
+    }
 }
 
 /// Options of `subrun build`.
@@ -444,6 +463,38 @@ mod tests {
         };
         assert!(args.json);
         assert_eq!(args.command, ["ls", "-la"]);
+    }
+
+    #[test]
+    fn grade_takes_commands_as_name_eq_cmd_in_place_of_files() {
+        let cli = Cli::try_parse_from([
+            "subrun",
+            "grade",
+            "p",
+            "--command",
+            "cat=cat -",
+            "--command",
+            "eq=echo a=b",
+        ])
+        .expect("valid command line");
+        let Command::Grade(args) = cli.command else {
+            panic!("expected grade")
+        };
+        assert!(args.submissions.is_empty());
+        assert_eq!(
+            args.commands,
+            [
+                ("cat".to_owned(), "cat -".to_owned()),
+                ("eq".to_owned(), "echo a=b".to_owned())
+            ]
+        );
+        for bad in ["nocmd", "=cmd", "name="] {
+            let err = Cli::try_parse_from(["subrun", "grade", "p", "--command", bad])
+                .expect_err(bad)
+                .to_string();
+            assert!(err.contains("expected NAME=CMD"), "{bad}: {err}");
+        }
+        assert!(Cli::try_parse_from(["subrun", "grade", "p"]).is_err());
     }
 
     #[test]

@@ -137,43 +137,14 @@ pub(crate) enum CliError {
     /// The result could not be written as JSON.
     #[error("cannot write the result as JSON")]
     Json(#[source] serde_json::Error),
-    /// `subrun build` was given something it cannot build.
-    #[error("cannot build {}: {why}", path.display())]
-    BuildSource {
-        /// The path given.
-        path: PathBuf,
-        /// Why it is not buildable.
-        why: String,
-    },
-    /// A target or toolchain piece `subrun build` needs is missing; says what to install.
-    #[error("{0}")]
-    BuildToolMissing(String),
+    /// `subrun build` could not build (a missing toolchain piece says what to install).
+    #[error(transparent)]
+    Build(subrun_grade::build::BuildError),
     /// The compiler rejected the code (its diagnostics are already on stderr).
     #[error("{what} failed (the compiler's messages are above)")]
     BuildFailed {
         /// Which build.
         what: String,
-    },
-    /// The build did not produce exactly one module.
-    #[error("{0}")]
-    BuildOutput(String),
-    /// A build tool could not be run or read.
-    #[error("cannot run `{tool}`")]
-    RunTool {
-        /// The tool.
-        tool: String,
-        /// Why.
-        #[source]
-        source: std::io::Error,
-    },
-    /// The module could not be written to its output path.
-    #[error("cannot write {}", path.display())]
-    WriteModule {
-        /// The output path.
-        path: PathBuf,
-        /// Why.
-        #[source]
-        source: std::io::Error,
     },
     /// A temporary directory of a dead run could not be listed or removed.
     #[error("cannot remove {}", path.display())]

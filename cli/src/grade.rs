@@ -1,4 +1,5 @@
-//! `subrun grade PROBLEM SUBMISSION...`: every submission against every case, through
+//! `subrun grade PROBLEM SUBMISSION... [--command NAME=CMD]...`: every submission (files, built
+//! sources, commands) against every case, through
 //! [`subrun_grade::Grader`]; a table, `--json` or `--jsonl` on stdout, and `--junit FILE` /
 //! `--ctrf FILE` written after the run.
 
@@ -79,11 +80,16 @@ async fn run(
     spec: EnvironmentSpec,
 ) -> Result<Report, GradeError> {
     let problem = Problem::load(&args.problem)?;
-    let submissions = args
+    let mut submissions = args
         .submissions
         .iter()
         .map(Submission::from_path)
         .collect::<Result<Vec<_>, _>>()?;
+    submissions.extend(
+        args.commands
+            .iter()
+            .map(|(name, command)| Submission::command(name, command)),
+    );
     let mut builder = Grader::builder(problem, registry)
         .spec(spec)
         .submissions(submissions)

@@ -1554,19 +1554,24 @@ fn repo() -> PathBuf {
 /// `subrun build ...` with its own cargo target directory (so the repository's examples never
 /// get a target/ of their own from the tests).
 fn subrun_build(cache: &Path, cwd: &Path, args: &[&std::ffi::OsStr]) -> Output {
-    subrun(cache)
+    build_env(&mut subrun(cache))
         .current_dir(cwd)
-        .env(
-            "CARGO_TARGET_DIR",
-            Path::new(env!("CARGO_TARGET_TMPDIR")).join("subrun-build"),
-        )
-        .env_remove("RUSTFLAGS")
-        .env_remove("CARGO_ENCODED_RUSTFLAGS")
-        .env_remove("WASI_SYSROOT")
         .arg("build")
         .args(args)
         .output()
         .unwrap()
+}
+
+/// The environment of a command that builds: the tests' own cargo target directory, and no
+/// rustflags or sysroot of the test's environment.
+fn build_env(cmd: &mut Command) -> &mut Command {
+    cmd.env(
+        "CARGO_TARGET_DIR",
+        Path::new(env!("CARGO_TARGET_TMPDIR")).join("subrun-build"),
+    )
+    .env_remove("RUSTFLAGS")
+    .env_remove("CARGO_ENCODED_RUSTFLAGS")
+    .env_remove("WASI_SYSROOT")
 }
 
 fn os(s: &str) -> &std::ffi::OsStr {
@@ -2188,4 +2193,167 @@ fn grade_gives_the_c_example_submissions_built_by_subrun_build_their_verdicts() 
         report["submissions"][3]["cases"][1]["failure"],
         serde_json::json!({ "trap": "out-of-bounds memory access" })
     );
+}
+
+/// Each submission's verdicts in a `--json` report: `(name, [verdict per case])`.
+fn report_verdicts(report: &Value) -> Vec<(String, Vec<String>)> {
+    report["submissions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| {
+            let v = s["cases"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|c| c["verdict"].as_str().unwrap().to_owned())
+                .collect();
+            (s["submission"].as_str().unwrap().to_owned(), v)
+        })
+        .collect()
+}
+
+fn named(name: &str, v: [&str; 3]) -> (String, Vec<String>) {
+    (name.to_owned(), v.map(String::from).to_vec())
+}
+
+/// docs/examples.md: the example problem with its correct, wrong, slow and crashing
+/// submission in Python, C and Rust, in one call; C and Rust are built by the grader.
+#[test]
+fn grade_gives_the_example_submissions_in_each_language_their_verdicts() {
+    let guests = real_guests();
+    let cache = tempfile::tempdir().unwrap();
+    let mut args = vec!["--json".to_owned(), "examples/grade/sum".to_owned()];
+    for lang in ["py", "c", "rust"] {
+        for name in ["correct", "wrong", "slow", "crash"] {
+            args.push(match lang {
+                "py" => format!("examples/grade/submissions/{name}.py"),
+                "c" => format!("examples/grade/submissions/c/{name}.c"),
+                _ => format!("examples/grade/submissions/rust/{name}"),
+            });
+        }
+    }
+    let out = build_env(&mut subrun(cache.path()))
+        .env("SUBRUN_GUEST_DIR", &guests)
+        .env("XDG_CACHE_HOME", shared_wasm_cache())
+        .current_dir(repo())
+        .arg("grade")
+        .args(&args)
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    let mut want = Vec::new();
+    for (correct, wrong, slow, crash) in [
+        ("correct.py", "wrong.py", "slow.py", "crash.py"),
+        ("correct.c", "wrong.c", "slow.c", "crash.c"),
+        ("correct", "wrong", "slow", "crash"),
+    ] {
+        want.push(named(correct, ["AC", "AC", "AC"]));
+        want.push(named(wrong, ["AC", "WA", "WA"]));
+        want.push(named(slow, ["TLE", "TLE", "TLE"]));
+        want.push(named(crash, ["AC", "RE", "RE"]));
+    }
+    assert_eq!(report_verdicts(&report), want);
+    let failure = |s: usize| report["submissions"][s]["cases"][1]["failure"].clone();
+    assert_eq!(failure(3), serde_json::json!({ "exit_code": 1 }));
+    assert_eq!(
+        failure(7),
+        serde_json::json!({ "trap": "out-of-bounds memory access" })
+    );
+    assert_eq!(
+        failure(11),
+        serde_json::json!({ "trap": "unreachable executed" }),
+        "a Rust panic aborts"
+    );
+    // The examples' directories get no target/ of their own, the current one no module.
+    assert!(
+        !repo()
+            .join("examples/grade/submissions/rust/correct/target")
+            .exists()
+    );
+    for name in ["correct", "wrong", "slow", "crash"] {
+        assert!(!repo().join(format!("{name}.wasm")).exists(), "{name}.wasm");
+    }
+}
+
+#[test]
+fn grade_gives_ce_with_the_compilers_message_for_code_that_does_not_build() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("bad.c"), "int main( { return 0; }\n").unwrap();
+    let bad = dir.path().join("bad.c");
+    let out = grade_example(&[
+        "examples/grade/sum",
+        bad.to_str().unwrap(),
+        "examples/grade/submissions/correct.py",
+    ]);
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    let ce: Vec<&str> = table.lines().filter(|l| l.starts_with("bad.c ")).collect();
+    assert_eq!(ce.len(), 3, "{table}");
+    for line in ce {
+        assert!(line.contains(" CE "), "{line}");
+        assert!(line.contains("compile error: "), "{line}");
+        assert!(line.contains("bad.c:1:"), "{line}");
+    }
+    assert!(
+        table.contains("bad.c: 0/100 points, 0/3 cases accepted"),
+        "{table}"
+    );
+    assert!(table.contains("correct.py: 100/100 points"), "{table}");
+}
+
+#[test]
+fn grade_runs_commands_on_docker_with_nothing_of_the_current_directory() {
+    require_test_image();
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("docker.yaml");
+    std::fs::write(
+        &spec,
+        format!("type: docker\nname: grade-cli\ndocker: {{ image: {TEST_IMAGE} }}\n"),
+    )
+    .unwrap();
+    std::fs::write(dir.path().join("stray.txt"), "from the current directory\n").unwrap();
+    // The example problem with a limit a `docker exec` on a loaded machine always meets.
+    let problem = dir.path().join("sum");
+    std::fs::create_dir_all(problem.join("cases")).unwrap();
+    let example = repo().join("examples/grade/sum");
+    for entry in std::fs::read_dir(example.join("cases")).unwrap() {
+        let entry = entry.unwrap();
+        std::fs::copy(entry.path(), problem.join("cases").join(entry.file_name())).unwrap();
+    }
+    let yaml = std::fs::read_to_string(example.join("problem.yaml")).unwrap();
+    assert!(yaml.contains("time: 250ms"), "{yaml}");
+    std::fs::write(
+        problem.join("problem.yaml"),
+        yaml.replace("time: 250ms", "time: 20s"),
+    )
+    .unwrap();
+    let sum = r#"sum=awk '{for(i=1;i<=NF;i++)s+=$i} END{printf "%.0f\n", s}'"#;
+    let cache = tempfile::tempdir().unwrap();
+    let out = subrun(cache.path())
+        .current_dir(dir.path())
+        .arg("grade")
+        .arg("--json")
+        .arg("--spec")
+        .arg(&spec)
+        .arg(&problem)
+        .args(["--command", sum])
+        .args(["--command", "ls=ls -A; test ! -e stray.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(
+        report_verdicts(&report),
+        [
+            named("sum", ["AC", "AC", "AC"]),
+            named("ls", ["WA", "WA", "WA"])
+        ]
+    );
+    // `ls -A` printed nothing: the workspace starts empty (the WA says `got` nothing).
+    let message = report["submissions"][1]["cases"][0]["message"]
+        .as_str()
+        .unwrap();
+    assert!(!message.contains("stray"), "{message}");
 }

@@ -21,14 +21,24 @@ pub enum GradeError {
         #[source]
         source: std::io::Error,
     },
-    /// A file that is neither `.wasm`, `.wat` nor `.py`.
+    /// A file subrun does not know how to run or build.
     #[error(
-        "{}: not a submission subrun knows how to run (.wasm, .wat or .py); pass a command instead",
+        "{}: not a submission subrun knows how to run (.wasm, .wat, .py, .js, .mjs, .c, .cpp, .cc, .cxx or a Cargo project); pass a command instead (--command NAME=CMD)",
         path.display()
     )]
     UnknownSubmission {
         /// The file.
         path: PathBuf,
+    },
+    /// A source submission could not be built, and not because of its code (that is the
+    /// verdict CE): not buildable, a toolchain piece missing, a tool that does not run.
+    #[error("cannot build submission {}", path.display())]
+    Build {
+        /// The submission's path.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: crate::build::BuildError,
     },
     /// The environment to run in is invalid.
     #[error("invalid environment")]

@@ -29,12 +29,16 @@ use crate::verdict::{Judgement, Verdict, judge};
 /// ([`Workspace::clear`](subrun::workspace::Workspace::clear), never following a symlink) and
 /// the pristine snapshot written back
 /// ([`Snapshot::extract_into`](subrun::snapshot::Snapshot::extract_into)), so a case's
-/// leftovers never reach the next case, and only that case's granted files are written; its input goes on stdin. The expected answer stays in
-/// this process and the problem directory is never mounted, so a `wasi` submission cannot
-/// see either. (A `local` submission is a host process and can read what its user can:
-/// `local` is for trusted code.) Compiled modules are reused across cases and workers by
-/// the runtime's own cache. A [`Checker::Program`] runs on `wasi` in a session of its own
-/// per worker, emptied before every check (see [`crate::checker::program`]).
+/// leftovers never reach the next case, and only that case's granted files are written; its
+/// input goes on stdin. On `docker` a container's own filesystem (`/tmp`, ...) outlives an
+/// execution, so each case gets a fresh runtime there (spawned after the reset, removed after
+/// the case). A submission with a [`compile_error`](Submission::compile_error) runs nothing:
+/// every case is [`Verdict::CompileError`]. The expected answer stays in this process and
+/// the problem directory is never mounted, so a `wasi` or `docker` submission cannot see
+/// either. (A `local` submission is a host process and can read what its user can: `local`
+/// is for trusted code.) Compiled modules are reused across cases and workers by the
+/// runtime's own cache. A [`Checker::Program`] runs on `wasi` in a session of its own per
+/// worker, emptied before every check (see [`crate::checker::program`]).
 ///
 /// ```no_run
 /// # async fn f(registry: subrun::Registry, spec: subrun::EnvironmentSpec) -> Result<(), subrun_grade::GradeError> {
@@ -246,6 +250,9 @@ impl Grader {
         on_case: &mut impl FnMut(&CaseResult),
     ) -> Result<Vec<Vec<Option<CaseResult>>>, GradeError> {
         let problem = &self.problem;
+        if let Some(message) = submission.compile_message() {
+            return Ok(compile_errors(problem, submission, &message, on_case));
+        }
         // Groups queue after the groups they depend on, so a worker waiting for one waits
         // for cases already taken (see `gate`).
         let queue: VecDeque<(usize, usize)> = self
@@ -329,6 +336,7 @@ async fn worker(
         submission: submission.name.clone(),
         source,
     };
+    let fresh_runtime_per_case = spec.kind.as_str() == "docker";
     let session = Session::builder(&registry, spec)
         .prepare()
         .await
@@ -340,7 +348,14 @@ async fn worker(
             .map_err(|e| prep(e.into()))?;
     }
     let pristine = session.update_snapshot().map_err(prep)?;
-    let runtime = session.spawn(SpawnOptions::new()).await.map_err(prep)?;
+    // A container's own filesystem (`/tmp`, `/var/tmp`, ...) outlives an execution: on
+    // docker each case gets a fresh runtime, so nothing a case left there reaches the next.
+    // A wasi guest sees only the workspace (reset below) and read-only mounts.
+    let runtime = if fresh_runtime_per_case {
+        None
+    } else {
+        Some(session.spawn(SpawnOptions::new()).await.map_err(prep)?)
+    };
     let checker = match (&shared.problem.checker, checker_spec) {
         (Checker::Program(program), Some(spec)) => Some(
             CheckerSandbox::start(&registry, spec, Arc::new(program.clone()))
@@ -370,7 +385,7 @@ async fn worker(
         } else {
             let ctx = CaseContext {
                 session: &session,
-                runtime: runtime.as_ref(),
+                runtime: runtime.as_deref(),
                 pristine: &pristine,
                 checker: checker.as_ref(),
                 problem: &shared.problem,
@@ -398,7 +413,8 @@ async fn worker(
 
 struct CaseContext<'a> {
     session: &'a Session,
-    runtime: &'a dyn SubmissionRuntime,
+    /// The worker's runtime; `None`: a fresh one per case.
+    runtime: Option<&'a dyn SubmissionRuntime>,
     pristine: &'a subrun::snapshot::Snapshot,
     checker: Option<&'a CheckerSandbox>,
     problem: &'a Problem,
@@ -475,7 +491,26 @@ async fn run_case(ctx: &CaseContext<'_>, case: &Case) -> CaseResult {
     if let Some(stdin) = &case.stdin {
         request = request.stdin(stdin.clone());
     }
-    let result = match ctx.runtime.execute(request).await {
+    let fresh = match ctx.runtime {
+        Some(_) => None,
+        None => match ctx.session.spawn(SpawnOptions::new()).await {
+            Ok(runtime) => Some(runtime),
+            Err(e) => {
+                out.message = Some(escape_owned(&format!("cannot spawn the runtime: {e}")));
+                return out;
+            }
+        },
+    };
+    let Some(runtime) = ctx.runtime.or(fresh.as_deref()) else {
+        return out;
+    };
+    let executed = runtime.execute(request).await;
+    if let Some(fresh) = &fresh
+        && let Err(e) = fresh.cleanup().await
+    {
+        tracing::warn!(error = %e, "cleaning up a case's runtime failed");
+    }
+    let result = match executed {
         Ok(r) => r,
         Err(e) => {
             out.message = Some(escape_owned(&format!("the engine failed: {e}")));
@@ -517,6 +552,32 @@ async fn run_case(ctx: &CaseContext<'_>, case: &Case) -> CaseResult {
         out.diff = Some(m.diff);
     }
     out
+}
+
+/// Every case of a submission that could not be built: CE with the compiler's message, and
+/// nothing run.
+fn compile_errors(
+    problem: &Problem,
+    submission: &Submission,
+    message: &str,
+    on_case: &mut impl FnMut(&CaseResult),
+) -> Vec<Vec<Option<CaseResult>>> {
+    problem
+        .groups
+        .iter()
+        .map(|group| {
+            group
+                .cases
+                .iter()
+                .map(|case| {
+                    let mut r = blank(&submission.name, &group.name, case, Verdict::CompileError);
+                    r.message = Some(message.to_owned());
+                    on_case(&r);
+                    Some(r)
+                })
+                .collect()
+        })
+        .collect()
 }
 
 fn escape_owned(text: &str) -> String {

@@ -18,6 +18,7 @@
 //! no runtime: the caller passes a [`subrun::Registry`]. A failing submission is a verdict;
 //! [`GradeError`] means subrun could not grade. See `docs/grading.md`.
 
+pub mod build;
 pub mod checker;
 mod error;
 mod expected;

@@ -39,8 +39,8 @@ pub enum Verdict {
     /// Runtime error: a non-zero exit, a signal, a trap, a process limit.
     #[serde(rename = "RE")]
     RuntimeError,
-    /// Compile error: the submission could not be built (reserved for `subrun build`
-    /// submissions, a later step; nothing produces it yet).
+    /// Compile error: the submission could not be built (a C, C++ or Cargo submission the
+    /// compiler rejected); every case of it, nothing run.
     #[serde(rename = "CE")]
     CompileError,
     /// Internal error: subrun could not run the case (an engine error, a kill nobody asked

@@ -10,7 +10,9 @@ use subrun_wasi::{WasiEngineConfig, WasiRuntimeFactory};
 
 #[path = "grade/checker_programs.rs"]
 mod checker_programs;
+mod common;
 mod grade_problems;
+use common::{assert_all_accepted, grade_one, sealed_problem, write};
 
 fn registry() -> Registry {
     let mut config = WasiEngineConfig::default();
@@ -158,12 +160,6 @@ async fn fail_fast_skips_the_rest_of_a_failing_group_only() {
     );
 }
 
-fn write(root: &Path, rel: &str, text: &str) {
-    let p = root.join(rel);
-    std::fs::create_dir_all(p.parent().expect("a parent")).expect("mkdir");
-    std::fs::write(p, text).expect("write");
-}
-
 /// Python: `search(roots, secrets)` lists `SECRET@PATH` for every file under `roots` that
 /// holds one of `secrets` (the first 4 MiB of each file a guest can open).
 const SEARCH_PY: &str = r#"
@@ -190,15 +186,7 @@ def search(roots, secrets):
 async fn a_submission_sees_only_its_own_case_and_nothing_an_earlier_case_left() {
     let dir = tempfile::tempdir().expect("tempdir");
     let problem_dir = dir.path().join("problem");
-    write(&problem_dir, "data/other.in", "OTHER_INPUT_SECRET\n");
-    write(&problem_dir, "data/other.ans", "OTHER_ANSWER_SECRET\n");
-    write(&problem_dir, "data/other.txt", "OTHER_FILE_SECRET\n");
-    write(&problem_dir, "notes.txt", "PROBLEM_DIR_SECRET\n");
-    write(
-        &problem_dir,
-        "problem.yaml",
-        "groups:\n  - name: other\n    cases:\n      - { name: other, stdin_file: data/other.in, stdout_file: data/other.ans, files: { given.txt: data/other.txt } }\n  - name: probe\n    cases:\n      - { name: first, stdin: probe, stdout: clean }\n      - { name: second, stdin: probe, stdout: clean }\n",
-    );
+    sealed_problem(&problem_dir, "", &["first", "second"]);
     let probe = format!(
         r#"import os, sys
 stdin = sys.stdin.read()
@@ -230,15 +218,7 @@ print("clean" if not found else " ".join(sorted(set(found))))
         problem = problem_dir.display().to_string(),
     );
     let submission = Submission::command("probe.py", "python probe.py").file("probe.py", probe);
-    let report = Grader::builder(Problem::load(&problem_dir).expect("problem"), &registry())
-        .spec(spec())
-        .submission(submission)
-        .jobs(1)
-        .build()
-        .expect("grader")
-        .run()
-        .await
-        .expect("graded");
+    let report = grade_one(&problem_dir, &registry(), spec(), submission).await;
     let cases = &report.submissions[0].cases;
     // The first case sees its own stdin and granted file, and says so.
     assert_eq!(cases[0].verdict, Verdict::WrongAnswer);
@@ -246,16 +226,7 @@ print("clean" if not found else " ".join(sorted(set(found))))
     assert!(other.contains("exists:given.txt"), "{other}");
     assert!(other.contains("OTHER_FILE_SECRET@"), "{other}");
     assert!(!other.contains("cannot-plant-symlink"), "{other}");
-    for case in &cases[1..] {
-        assert_eq!(
-            case.verdict,
-            Verdict::Accepted,
-            "{}: {:?} {:?}",
-            case.case,
-            case.message,
-            case.diff
-        );
-    }
+    assert_all_accepted(&cases[1..]);
 }
 
 /// A module that traps at once (`unreachable`).
@@ -358,4 +329,124 @@ async fn kattis_and_plain_layouts_grade_like_the_subrun_one() {
             "{layout}: one point per case"
         );
     }
+}
+
+/// `submissions` against examples/grade/sum, two cases at a time.
+async fn grade_sum(submissions: impl IntoIterator<Item = Submission>) -> Report {
+    Grader::builder(Problem::load(example("sum")).expect("problem"), &registry())
+        .spec(spec())
+        .submissions(submissions)
+        .jobs(2)
+        .build()
+        .expect("grader")
+        .run()
+        .await
+        .expect("graded")
+}
+
+fn sum_of(report: &Report, submission: usize) -> Vec<Verdict> {
+    report.submissions[submission]
+        .cases
+        .iter()
+        .map(|c| c.verdict)
+        .collect()
+}
+
+/// Code the compiler rejects is CE on every case, with the compiler's message, in C and in
+/// Rust; nothing runs, and the other submissions of the call are graded as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submission_that_does_not_build_is_ce_on_every_case_with_the_compilers_message() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path();
+    write(p, "bad.c", "int main( { return 0; }\n");
+    write(
+        p,
+        "bad-rust/Cargo.toml",
+        "[package]\nname = \"bad-rust\"\nversion = \"0.1.0\"\nedition = \"2024\"\n\n[workspace]\n",
+    );
+    write(
+        p,
+        "bad-rust/src/main.rs",
+        "fn main() { println!(\"{}\", undefined_sum); }\n",
+    );
+    let submissions = [
+        Submission::from_path(p.join("bad.c")).expect("a CE is not an error"),
+        Submission::from_path(p.join("bad-rust")).expect("a CE is not an error"),
+        Submission::from_path(example("submissions/correct.py")).expect("submission"),
+    ];
+    assert_eq!(submissions[1].name, "bad-rust");
+    let report = grade_sum(submissions).await;
+    use Verdict::*;
+    for s in 0..2 {
+        assert_eq!(
+            sum_of(&report, s),
+            [CompileError; 3],
+            "{}",
+            report.submissions[s].submission
+        );
+        for case in &report.submissions[s].cases {
+            assert_eq!((case.wall_time, case.exit_code), (0.0, None), "nothing ran");
+        }
+        assert_eq!(report.submissions[s].score, 0.0);
+    }
+    let c = report.submissions[0].cases[0]
+        .message
+        .as_deref()
+        .unwrap_or_default();
+    assert!(c.starts_with("compile error: "), "{c}");
+    assert!(c.contains("bad.c:1:") && c.contains("error"), "{c}");
+    assert!(!c.contains('\n'), "one line: {c}");
+    let rust = report.submissions[1].cases[2]
+        .message
+        .as_deref()
+        .unwrap_or_default();
+    assert!(rust.contains("undefined_sum"), "{rust}");
+    assert!(rust.contains("error[E0425]"), "{rust}");
+    assert!(
+        !rust.contains("Compiling bad-rust"),
+        "no cargo progress: {rust}"
+    );
+    assert_eq!(sum_of(&report, 2), [Accepted; 3]);
+    assert!(
+        !p.join("bad-rust/target").exists(),
+        "grading builds outside the submission's directory"
+    );
+}
+
+/// `.js` and `.mjs` run through the QuickJS guest as `node FILE`; a C file is built and runs.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn js_files_run_by_the_node_guest_and_c_files_are_built() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let p = dir.path();
+    let js = "const fs = require('fs');\nconst tokens = fs.readFileSync(0, 'utf8').split(/\\s+/).filter(t => t);\nconsole.log(tokens.reduce((a, t) => a + BigInt(t), 0n).toString());\n";
+    write(p, "sum.js", js);
+    write(p, "sum.mjs", js);
+    let submissions = [
+        Submission::from_path(p.join("sum.js")).expect("submission"),
+        Submission::from_path(p.join("sum.mjs")).expect("submission"),
+        Submission::from_path(example("submissions/c/wrong.c")).expect("built"),
+    ];
+    assert_eq!(submissions[0].command, "node sum.js");
+    assert_eq!(submissions[2].command, "wrong.wasm");
+    let report = grade_sum(submissions).await;
+    use Verdict::*;
+    assert_eq!(
+        sum_of(&report, 0),
+        [Accepted; 3],
+        "{:?}",
+        report.submissions[0].cases[0].message
+    );
+    assert_eq!(
+        sum_of(&report, 1),
+        [Accepted; 3],
+        "{:?}",
+        report.submissions[1].cases[0].message
+    );
+    assert_eq!(sum_of(&report, 2), [Accepted, WrongAnswer, WrongAnswer]);
+    let cwd = std::env::current_dir().expect("cwd");
+    assert!(
+        !cwd.join("wrong.wasm").exists(),
+        "no module left in {}",
+        cwd.display()
+    );
 }

@@ -6,8 +6,7 @@ use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
-use super::{create_parent, output_path};
-use crate::error::CliError;
+use super::{BuildError, BuildOptions, Built, collect_diagnostics, create_parent, output_path};
 
 /// clang's name for the target.
 const CLANG_TARGET: &str = "--target=wasm32-wasi";
@@ -48,17 +47,21 @@ struct Missing {
     package: String,
 }
 
-/// Compiles `file` to `out` (default `<stem>.wasm`).
+/// Compiles `file` to `options.out` (default `<stem>.wasm`).
 ///
 /// # Errors
 /// See [`super::build`].
-pub(super) fn build(file: &Path, lang: Language, out: Option<&Path>) -> Result<PathBuf, CliError> {
+pub(super) fn build(
+    file: &Path,
+    lang: Language,
+    options: &BuildOptions,
+) -> Result<Built, BuildError> {
     let sysroot = sysroot();
     check_toolchain(lang, sysroot.as_ref())?;
     let stem = file
         .file_stem()
         .map_or_else(|| "main".into(), |s| s.to_string_lossy().into_owned());
-    let out = output_path(out, &stem);
+    let out = output_path(options, &stem);
     create_parent(&out)?;
     let mut cmd = Command::new(lang.compiler());
     cmd.arg(CLANG_TARGET).arg("-O2");
@@ -68,17 +71,33 @@ pub(super) fn build(file: &Path, lang: Language, out: Option<&Path>) -> Result<P
     if lang == Language::Cpp {
         cmd.arg("-fno-exceptions");
     }
-    cmd.arg("-o").arg(&out).arg(file).stdin(Stdio::null());
-    let status = cmd.status().map_err(|source| CliError::RunTool {
+    cmd.arg("-o")
+        .arg(&out)
+        .arg(file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    let run_tool = |source| BuildError::RunTool {
         tool: lang.compiler().into(),
         source,
-    })?;
+    };
+    let mut child = cmd.spawn().map_err(run_tool)?;
+    let diagnostics = child
+        .stderr
+        .take()
+        .map(|stderr| collect_diagnostics(stderr, options.echo))
+        .unwrap_or_default();
+    let status = child.wait().map_err(run_tool)?;
     if !status.success() {
-        return Err(CliError::BuildFailed {
+        return Err(BuildError::Failed {
             what: format!("{} of {}", lang.compiler(), file.display()),
+            diagnostics,
         });
     }
-    Ok(out)
+    Ok(Built {
+        module: out,
+        diagnostics,
+    })
 }
 
 /// `WASI_SYSROOT` (the wasi-sdk convention), when set and not empty.
@@ -94,14 +113,14 @@ fn sysroot_flag(root: &OsString) -> OsString {
 
 /// Asks clang where the linker, wasi-libc, compiler-rt (and libc++) are; fails naming every
 /// missing piece and the one `apt-get install` line that provides them.
-fn check_toolchain(lang: Language, sysroot: Option<&OsString>) -> Result<(), CliError> {
+fn check_toolchain(lang: Language, sysroot: Option<&OsString>) -> Result<(), BuildError> {
     let compiler = lang.compiler();
     let version = match Command::new(compiler).arg("-dumpversion").output() {
         Ok(out) if out.status.success() => String::from_utf8_lossy(&out.stdout).trim().to_string(),
         Ok(_) | Err(_) => {
             let mut packages = vec!["clang".to_string(), "lld".into(), "wasi-libc".into()];
             packages.extend(runtime_packages(lang, DEFAULT_CLANG_MAJOR));
-            return Err(CliError::BuildToolMissing(format!(
+            return Err(BuildError::ToolMissing(format!(
                 "`{compiler}` is not installed (or does not run): subrun builds {} for WebAssembly with clang and wasi-libc. Install them (Debian/Ubuntu, as root) with: {}",
                 lang.name(),
                 apt_line(&packages)
@@ -164,7 +183,7 @@ fn check_toolchain(lang: Language, sysroot: Option<&OsString>) -> Result<(), Cli
             root.to_string_lossy()
         )
     });
-    Err(CliError::BuildToolMissing(format!(
+    Err(BuildError::ToolMissing(format!(
         "clang {version} cannot build {} for WebAssembly: missing {}{sysroot_note}. Install (Debian/Ubuntu, as root) with: {}",
         lang.name(),
         what.join(", "),
