@@ -42,6 +42,9 @@ pub enum GradeError {
         #[source]
         source: subrun::Error,
     },
+    /// The shard cannot be (an index not below its count, or no shards).
+    #[error("invalid shard")]
+    Shard(#[from] crate::shard::ShardError),
     /// No submission was given.
     #[error("no submission to grade")]
     NoSubmission,

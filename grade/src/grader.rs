@@ -12,8 +12,8 @@ use tokio::task::JoinSet;
 
 use crate::error::GradeError;
 use crate::problem::{Case, Problem, ProblemEnvironment};
-use crate::report::{CaseResult, GroupReport, Report, SubmissionReport};
-use crate::scoring::Scoring;
+use crate::report::{CaseResult, GroupOutline, REPORT_FORMAT, Report, summarize};
+use crate::shard::{ItemHasher, Shard, fingerprint};
 use crate::submission::Submission;
 use crate::verdict::{Judgement, Verdict, judge};
 
@@ -52,6 +52,10 @@ pub struct Grader {
     submissions: Vec<Arc<Submission>>,
     jobs: usize,
     fail_fast: bool,
+    shard: Option<Shard>,
+    /// Per submission, the (group, case) indices this grader runs (the shard's).
+    items: Vec<Vec<(usize, usize)>>,
+    fingerprint: String,
 }
 
 /// Configures a [`Grader`]. Defaults: no spec (the problem must name its environment), no
@@ -65,6 +69,7 @@ pub struct GraderBuilder {
     submissions: Vec<Submission>,
     jobs: Option<usize>,
     fail_fast: bool,
+    shard: Option<(u32, u32)>,
 }
 
 impl GraderBuilder {
@@ -102,15 +107,29 @@ impl GraderBuilder {
         self
     }
 
+    /// Grades only shard `index` of `count` (0-based): the (submission, case) items whose
+    /// hash ([`Shard::of`]) modulo `count` is `index`. The same inputs split the same way on
+    /// every machine, so the reports of shards `0..count`, each run anywhere (and any of
+    /// them again), merge ([`Report::merge`]) into the report of one whole run.
+    pub fn shard(mut self, index: u32, count: u32) -> Self {
+        self.shard = Some((index, count));
+        self
+    }
+
     /// Resolves the environment and checks the configuration.
     ///
     /// # Errors
-    /// [`GradeError::NoSubmission`]; [`GradeError::Spec`] when no environment is given or
-    /// the problem's `runtime:` does not make a valid spec.
+    /// [`GradeError::NoSubmission`]; [`GradeError::Shard`] for a shard index not below its
+    /// count; [`GradeError::Spec`] when no environment is given or the problem's `runtime:`
+    /// does not make a valid spec.
     pub fn build(self) -> Result<Grader, GradeError> {
         if self.submissions.is_empty() {
             return Err(GradeError::NoSubmission);
         }
+        let shard = self
+            .shard
+            .map(|(index, count)| Shard::new(index, count))
+            .transpose()?;
         let mut spec = effective_spec(&self.problem, self.spec)?;
         let limits = &self.problem.limits;
         if let Some(t) = limits.time {
@@ -129,6 +148,12 @@ impl GraderBuilder {
         let jobs = self.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
+        let items = self
+            .submissions
+            .iter()
+            .map(|s| shard_items(&self.problem, s, shard))
+            .collect();
+        let fingerprint = fingerprint(&self.problem, &spec, &self.submissions, self.fail_fast);
         Ok(Grader {
             problem: Arc::new(self.problem),
             registry: self.registry,
@@ -136,8 +161,32 @@ impl GraderBuilder {
             submissions: self.submissions.into_iter().map(Arc::new).collect(),
             jobs,
             fail_fast: self.fail_fast,
+            shard,
+            items,
+            fingerprint,
         })
     }
+}
+
+/// The (group, case) indices of `submission`'s items in `shard` (all without one).
+fn shard_items(
+    problem: &Problem,
+    submission: &Submission,
+    shard: Option<Shard>,
+) -> Vec<(usize, usize)> {
+    let hasher = ItemHasher::new(submission);
+    let all = problem.groups.iter().enumerate().flat_map(|(g, group)| {
+        group
+            .cases
+            .iter()
+            .enumerate()
+            .map(move |(c, case)| (g, c, group, case))
+    });
+    all.filter(|(_, _, group, case)| {
+        shard.is_none_or(|s| hasher.shard(&group.name, &case.name, s.count) == s.index)
+    })
+    .map(|(g, c, _, _)| (g, c))
+    .collect()
 }
 
 fn effective_spec(
@@ -175,12 +224,24 @@ impl Grader {
             submissions: Vec::new(),
             jobs: None,
             fail_fast: false,
+            shard: None,
         }
     }
 
     /// The spec cases run with (the problem's limits applied).
     pub fn spec(&self) -> &EnvironmentSpec {
         &self.spec
+    }
+
+    /// How many (submission, case) items this grader runs: every case of every submission,
+    /// or the shard's.
+    pub fn total_cases(&self) -> usize {
+        self.items.iter().map(Vec::len).sum()
+    }
+
+    /// The fingerprint its report carries ([`Report::fingerprint`]).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Grades everything and returns the report.
@@ -203,13 +264,28 @@ impl Grader {
         self,
         mut on_case: impl FnMut(&CaseResult),
     ) -> Result<Report, GradeError> {
+        let outline: Vec<GroupOutline> = self
+            .problem
+            .groups
+            .iter()
+            .map(|g| GroupOutline {
+                group: g.name.clone(),
+                points: g.points,
+                scoring: g.scoring,
+                cases: g.cases.iter().map(|c| c.name.clone()).collect(),
+            })
+            .collect();
         let mut submissions = Vec::with_capacity(self.submissions.len());
-        for submission in &self.submissions {
-            let cases = self.run_submission(submission, &mut on_case).await?;
-            submissions.push(summarize(&self.problem, &submission.name, cases));
+        for (submission, items) in self.submissions.iter().zip(&self.items) {
+            let cases = self.run_submission(submission, items, &mut on_case).await?;
+            submissions.push(summarize(&outline, &submission.name, cases));
         }
         Ok(Report {
+            format: REPORT_FORMAT,
             problem: self.problem.name.clone(),
+            fingerprint: self.fingerprint.clone(),
+            shard: self.shard,
+            groups: outline,
             submissions,
         })
     }
@@ -217,15 +293,20 @@ impl Grader {
     async fn run_submission(
         &self,
         submission: &Arc<Submission>,
+        items: &[(usize, usize)],
         on_case: &mut impl FnMut(&CaseResult),
     ) -> Result<Vec<Vec<Option<CaseResult>>>, GradeError> {
         let problem = &self.problem;
-        let queue: VecDeque<(usize, usize)> = problem
+        let mut results: Vec<Vec<Option<CaseResult>>> = problem
             .groups
             .iter()
-            .enumerate()
-            .flat_map(|(g, group)| (0..group.cases.len()).map(move |c| (g, c)))
+            .map(|g| vec![None; g.cases.len()])
             .collect();
+        if items.is_empty() {
+            // None of its cases is in this shard: nothing to prepare.
+            return Ok(results);
+        }
+        let queue: VecDeque<(usize, usize)> = items.iter().copied().collect();
         let workers = self.jobs.min(queue.len()).max(1);
         let shared = Arc::new(Shared {
             problem: problem.clone(),
@@ -249,17 +330,25 @@ impl Grader {
             ));
         }
         drop(tx);
-        let mut results: Vec<Vec<Option<CaseResult>>> = problem
-            .groups
-            .iter()
-            .map(|g| vec![None; g.cases.len()])
-            .collect();
         while let Some((g, c, result)) = rx.recv().await {
             on_case(&result);
             results[g][c] = Some(result);
         }
         while let Some(joined) = set.join_next().await {
             joined.map_err(|e| GradeError::Worker(e.to_string()))??;
+        }
+        for &(g, c) in items {
+            let group = &problem.groups[g];
+            results[g][c].get_or_insert_with(|| {
+                let mut r = blank(
+                    &submission.name,
+                    &group.name,
+                    &group.cases[c],
+                    Verdict::InternalError,
+                );
+                r.message = Some("the case was not run".into());
+                r
+            });
         }
         Ok(results)
     }
@@ -438,52 +527,4 @@ async fn run_case(ctx: &CaseContext<'_>, case: &Case) -> CaseResult {
 
 fn escape_owned(text: &str) -> String {
     subrun::terminal::escape(text).into_owned()
-}
-
-/// Orders a submission's results, scores groups and cases.
-fn summarize(
-    problem: &Problem,
-    submission: &str,
-    results: Vec<Vec<Option<CaseResult>>>,
-) -> SubmissionReport {
-    let mut cases = Vec::new();
-    let mut groups = Vec::new();
-    for (group, results) in problem.groups.iter().zip(results) {
-        let mut group_cases: Vec<CaseResult> = results
-            .into_iter()
-            .zip(&group.cases)
-            .map(|(r, case)| {
-                r.unwrap_or_else(|| {
-                    let mut r = blank(submission, &group.name, case, Verdict::InternalError);
-                    r.message = Some("the case was not run".into());
-                    r
-                })
-            })
-            .collect();
-        let verdicts: Vec<Verdict> = group_cases.iter().map(|c| c.verdict).collect();
-        let points = group.scoring.score(group.points, &verdicts);
-        if group.scoring == Scoring::Sum {
-            let share = group.points / group_cases.len().max(1) as f64;
-            for c in &mut group_cases {
-                c.points = Some(if c.verdict.is_accepted() { share } else { 0.0 });
-            }
-        }
-        groups.push(GroupReport {
-            group: group.name.clone(),
-            scoring: group.scoring,
-            points,
-            max_points: group.points,
-            accepted: verdicts.iter().filter(|v| v.is_accepted()).count(),
-            cases: verdicts.len(),
-        });
-        cases.extend(group_cases);
-    }
-    SubmissionReport {
-        submission: submission.to_owned(),
-        all_accepted: cases.iter().all(|c| c.verdict.is_accepted()),
-        score: groups.iter().map(|g| g.points).sum(),
-        max_score: groups.iter().map(|g| g.max_points).sum(),
-        groups,
-        cases,
-    }
 }

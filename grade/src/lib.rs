@@ -24,6 +24,7 @@ mod grader;
 pub mod problem;
 mod report;
 mod scoring;
+mod shard;
 mod submission;
 pub mod verdict;
 
@@ -31,7 +32,11 @@ pub use checker::{CheckOutcome, Checker, FloatTolerance, Mismatch};
 pub use error::GradeError;
 pub use grader::{Grader, GraderBuilder};
 pub use problem::{Case, Group, Layout, Problem, ProblemError, ProblemLimits};
-pub use report::{CaseResult, GroupReport, Report, SubmissionReport};
+pub use report::{
+    CaseKey, CaseResult, GroupOutline, GroupReport, MergeError, REPORT_FORMAT, Report,
+    SubmissionReport,
+};
 pub use scoring::Scoring;
+pub use shard::{Shard, ShardError};
 pub use submission::Submission;
 pub use verdict::{RuntimeFailure, Verdict};
