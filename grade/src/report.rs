@@ -85,7 +85,7 @@ pub struct GroupReport {
 }
 
 /// One submission's results. In a shard's report, only the shard's cases, and its groups
-/// count only those ([`summarize`]).
+/// count only those (a case of another shard counts as not accepted).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubmissionReport {
     /// The submission's name.
