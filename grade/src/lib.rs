@@ -11,6 +11,9 @@
 //!        │   snapshot ─▶ spawn (setup once)
 //!        ▼   per case: clear + pristine files ─▶ case files ─▶ execute(stdin) ─▶ judge(Outcome, checker)
 //!  run_with(|case| ..) ──▶ CaseResult as each finishes ──▶ Report { submissions[ cases, groups, score ] }
+//!
+//!  .shard(i, n): only the items of shard i ──▶ Report { fingerprint, shard, groups, .. }
+//!  Report::merge([shard 0, .., shard n-1]) ──▶ the Report of the whole run
 //! ```
 //!
 //! The engine owns the execution vocabulary ([`subrun::Outcome`], sessions, runtimes); this

@@ -22,8 +22,10 @@ use subrun::EnvironmentSpec;
 use crate::problem::Problem;
 use crate::submission::Submission;
 
-/// One shard of `count`: the items whose hash modulo `count` is `index` (0-based).
+/// One shard of `count`: the items whose hash modulo `count` is `index` (0-based). Read
+/// from a report only when `index < count`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(try_from = "RawShard")]
 pub struct Shard {
     /// This shard (`0 <= index < count`).
     pub index: u32,
@@ -51,6 +53,21 @@ pub enum ShardError {
         /// The count given.
         count: u32,
     },
+}
+
+/// A shard as written, before its check.
+#[derive(Deserialize)]
+struct RawShard {
+    index: u32,
+    count: u32,
+}
+
+impl TryFrom<RawShard> for Shard {
+    type Error = ShardError;
+
+    fn try_from(raw: RawShard) -> Result<Self, Self::Error> {
+        Shard::new(raw.index, raw.count)
+    }
 }
 
 impl Shard {
@@ -255,5 +272,22 @@ mod tests {
             "shard index 3 is not below the count 3 (the index is 0-based: 0/3 .. 2/3)"
         );
         assert_eq!(Shard { index: 1, count: 4 }.to_string(), "1/4");
+    }
+
+    #[test]
+    fn a_report_s_shard_reads_back_only_when_its_index_is_below_its_count() {
+        let shard = Shard::new(2, 3).expect("valid");
+        let json = serde_json::to_string(&shard).expect("json");
+        assert_eq!(json, r#"{"index":2,"count":3}"#);
+        assert_eq!(
+            serde_json::from_str::<Shard>(&json).expect("reads back"),
+            shard
+        );
+        let err = serde_json::from_str::<Shard>(r#"{"index":3,"count":3}"#).expect_err("3/3");
+        assert!(
+            err.to_string()
+                .starts_with("shard index 3 is not below the count 3"),
+            "{err}"
+        );
     }
 }
