@@ -54,9 +54,14 @@ pub(crate) enum Command {
     /// with NAME.out or NAME.ans. A submission is a .wasm/.wat module, a .py or .js file (run
     /// by the python or QuickJS guest), a .c/.cpp file or a Cargo project (built as `subrun
     /// build` builds it; a build failure is the verdict CE), or a command (--command). Every
-    /// case starts from the pristine submission and sees only its own input. See
-    /// docs/grading.md.
-    #[command(after_help = GRADE_EXIT_CODES)]
+    /// case starts from the pristine submission and sees only its own input. With --shard
+    /// I/N, only the shard's (submission, case) items are graded; `subrun grade merge` puts
+    /// the shards' --json reports together. See docs/grading.md.
+    #[command(
+        after_help = GRADE_EXIT_CODES,
+        args_conflicts_with_subcommands = true,
+        subcommand_negates_reqs = true
+    )]
     Grade(GradeArgs),
 }
 
@@ -65,14 +70,19 @@ const GRADE_EXIT_CODES: &str = "\
 Exit codes:
   0    every case of every submission is AC
   1    at least one case is not AC
-  125  subrun itself failed (invalid problem, unreadable submission, engine error)
+  125  subrun itself failed (invalid problem, unreadable submission, engine error; for
+       `merge`: an unreadable report, or reports that do not merge)
   2    usage error";
 
 /// Options of `subrun grade`.
 #[derive(Debug, Args)]
 pub(crate) struct GradeArgs {
+    /// `merge`: put shard reports together.
+    #[command(subcommand)]
+    pub(crate) command: Option<GradeCommand>,
     /// The problem directory.
-    pub(crate) problem: PathBuf,
+    #[arg(required = true)]
+    pub(crate) problem: Option<PathBuf>,
     /// The submissions (.wasm, .wat, .py, .js, .mjs, .c, .cpp, .cc, .cxx, a Cargo project).
     #[arg(required_unless_present = "commands")]
     pub(crate) submissions: Vec<PathBuf>,
@@ -84,18 +94,13 @@ pub(crate) struct GradeArgs {
     /// Cases run at once. Default: the number of cores.
     #[arg(short = 'j', long, value_name = "N")]
     pub(crate) jobs: Option<usize>,
-    /// Print the report as one JSON document instead of the table.
-    #[arg(long, conflicts_with = "jsonl")]
-    pub(crate) json: bool,
-    /// Print one JSON line per case as it finishes instead of the table.
-    #[arg(long)]
-    pub(crate) jsonl: bool,
-    /// After the run, also write the report as JUnit XML (for CI systems) to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) junit: Option<PathBuf>,
-    /// After the run, also write the report as CTRF JSON (ctrf.io) to FILE.
-    #[arg(long, value_name = "FILE")]
-    pub(crate) ctrf: Option<PathBuf>,
+    /// Grade only shard I of N (0-based, 0 <= I < N): the (submission, case) items whose
+    /// hash modulo N is I, the same on every machine. Merge the shards' --json reports with
+    /// `subrun grade merge`.
+    #[arg(long, value_name = "I/N")]
+    pub(crate) shard: Option<subrun_grade::Shard>,
+    #[command(flatten)]
+    pub(crate) output: ReportArgs,
     /// After a case that is not AC, skip the cases of its group not yet started.
     #[arg(long)]
     pub(crate) fail_fast: bool,
@@ -115,6 +120,47 @@ fn parse_command(text: &str) -> Result<(String, String), String> {
             "`{text}`: expected NAME=CMD, a name for the reports and the command to run"
         )),
     }
+}
+
+/// What `subrun grade` prints and writes.
+#[derive(Debug, Args)]
+pub(crate) struct ReportArgs {
+    /// Print the report as one JSON document instead of the table.
+    #[arg(long, conflicts_with = "jsonl")]
+    pub(crate) json: bool,
+    /// Print one JSON line per case instead of the table (as each finishes; after `merge`,
+    /// in problem order).
+    #[arg(long)]
+    pub(crate) jsonl: bool,
+    /// Also write the report as JUnit XML (for CI systems) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) junit: Option<PathBuf>,
+    /// Also write the report as CTRF JSON (ctrf.io) to FILE.
+    #[arg(long, value_name = "FILE")]
+    pub(crate) ctrf: Option<PathBuf>,
+}
+
+/// `subrun grade ...`
+#[derive(Debug, Subcommand)]
+pub(crate) enum GradeCommand {
+    /// Merge the --json reports of the shards of one run (`subrun grade --shard I/N --json`)
+    /// into the report one unsharded run gives, printed and written as `subrun grade` does.
+    ///
+    /// Refused, naming the file: reports of different inputs (fingerprint), mixed shard
+    /// counts, a missing shard, a case with different results in two reports. A shard given
+    /// twice with the same results (a retried shard) is used once.
+    #[command(after_help = GRADE_EXIT_CODES)]
+    Merge(MergeArgs),
+}
+
+/// Options of `subrun grade merge`.
+#[derive(Debug, Args)]
+pub(crate) struct MergeArgs {
+    /// The shard reports (JSON files written by `subrun grade --shard I/N --json`).
+    #[arg(required = true, value_name = "REPORT.json")]
+    pub(crate) reports: Vec<PathBuf>,
+    #[command(flatten)]
+    pub(crate) output: ReportArgs,
 }
 
 /// Options of `subrun build`.

@@ -101,6 +101,27 @@ pub(crate) enum CliError {
         #[source]
         source: std::io::Error,
     },
+    /// A `grade merge` report file could not be read.
+    #[error("cannot read the report {}", path.display())]
+    ReadReport {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
+    /// A `grade merge` report file is not a report (`subrun grade --json` writes one).
+    #[error("{}: not a subrun grade report (`subrun grade --json` writes one)", path.display())]
+    ParseReport {
+        /// The file.
+        path: PathBuf,
+        /// Why.
+        #[source]
+        source: serde_json::Error,
+    },
+    /// `grade merge` refused the reports.
+    #[error(transparent)]
+    Merge(#[from] subrun_grade::MergeError),
     /// The `--stdin` file could not be read.
     #[error("cannot read the --stdin file {}", path.display())]
     ReadStdin {

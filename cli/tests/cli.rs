@@ -2357,3 +2357,157 @@ fn grade_runs_commands_on_docker_with_nothing_of_the_current_directory() {
         .unwrap();
     assert!(!message.contains("stray"), "{message}");
 }
+
+/// A `--json` report without what two runs of the same inputs measure differently.
+fn without_measurements(mut report: Value) -> Value {
+    for s in report["submissions"].as_array_mut().unwrap() {
+        for c in s["cases"].as_array_mut().unwrap() {
+            for key in ["wall_time", "cpu_time", "reset_time", "peak_memory", "fuel"] {
+                c.as_object_mut().unwrap().remove(key);
+            }
+        }
+    }
+    report
+}
+
+#[test]
+fn grade_shards_merged_by_grade_merge_give_the_report_of_the_single_run() {
+    let dir = tempfile::tempdir().unwrap();
+    let subs = [
+        "examples/grade/sum",
+        "examples/grade/submissions/correct.py",
+        "examples/grade/submissions/wrong.py",
+        "examples/grade/submissions/crash.py",
+    ];
+    let whole = grade_example(&[&["--json", "-j", "2"][..], &subs].concat());
+    assert_eq!(code(&whole), 1, "{}", text(&whole.stderr));
+    let mut files = Vec::new();
+    for i in 0..3 {
+        let shard = format!("{i}/3");
+        let out = grade_example(&[&["--json", "--shard", &shard][..], &subs].concat());
+        assert!([0, 1].contains(&code(&out)), "{}", text(&out.stderr));
+        assert!(
+            out.stderr.is_empty(),
+            "no progress bar when stderr is not a terminal: {}",
+            text(&out.stderr)
+        );
+        let report: Value = serde_json::from_slice(&out.stdout).unwrap();
+        assert_eq!(
+            report["shard"],
+            serde_json::json!({ "index": i, "count": 3 })
+        );
+        let file = dir.path().join(format!("shard-{i}.json"));
+        std::fs::write(&file, &out.stdout).unwrap();
+        files.push(file.to_str().unwrap().to_owned());
+    }
+    let files: Vec<&str> = files.iter().map(String::as_str).collect();
+    let junit = dir.path().join("merged.xml");
+    let merged = grade_example(
+        &[
+            &["merge", "--json", "--junit", junit.to_str().unwrap()][..],
+            &files,
+        ]
+        .concat(),
+    );
+    assert_eq!(
+        code(&merged),
+        1,
+        "not every case is AC: {}",
+        text(&merged.stderr)
+    );
+    let merged_doc: Value = serde_json::from_slice(&merged.stdout).unwrap();
+    let whole_doc: Value = serde_json::from_slice(&whole.stdout).unwrap();
+    assert_eq!(merged_doc["shard"], Value::Null);
+    assert_eq!(
+        without_measurements(merged_doc),
+        without_measurements(whole_doc)
+    );
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(
+        xml.contains(r#"classname="crash.py.main" name="many""#),
+        "{xml}"
+    );
+
+    // The table, from the shards given in another order, one of them twice.
+    let out = grade_example(&[&["merge"][..], &[files[2], files[0], files[1], files[0]]].concat());
+    assert_eq!(code(&out), 1, "{}", text(&out.stderr));
+    let table = text(&out.stdout);
+    for line in [
+        "correct.py: 100/100 points, 3/3 cases accepted",
+        "wrong.py: 10/100 points, 1/3 cases accepted",
+        "crash.py: 10/100 points, 1/3 cases accepted",
+    ] {
+        assert!(table.contains(line), "{table}");
+    }
+}
+
+#[test]
+fn grade_merge_exits_125_naming_a_missing_shard_or_a_file_that_is_not_a_report() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = grade_example(&[
+        "--json",
+        "--shard",
+        "0/2",
+        "examples/grade/sum",
+        "examples/grade/submissions/correct.py",
+    ]);
+    assert_eq!(code(&out), 0, "{}", text(&out.stderr));
+    let shard = dir.path().join("shard-0.json");
+    std::fs::write(&shard, &out.stdout).unwrap();
+    let out = grade_example(&["merge", shard.to_str().unwrap()]);
+    assert_eq!(code(&out), 125);
+    assert_eq!(
+        text(&out.stderr).trim_end(),
+        format!(
+            "subrun: shard 1/2 is missing: the reports given are shards 0/2 ({})",
+            shard.display()
+        )
+    );
+    assert!(out.stdout.is_empty());
+
+    let bogus = dir.path().join("bogus.json");
+    std::fs::write(&bogus, "{\"problem\": \"sum\"}").unwrap();
+    let out = grade_example(&["merge", shard.to_str().unwrap(), bogus.to_str().unwrap()]);
+    assert_eq!(code(&out), 125);
+    let err = text(&out.stderr);
+    assert!(
+        err.starts_with(&format!(
+            "subrun: {}: not a subrun grade report (`subrun grade --json` writes one)\n  caused by: missing field",
+            bogus.display()
+        )),
+        "{err}"
+    );
+
+    let missing = dir.path().join("missing.json");
+    let out = grade_example(&["merge", missing.to_str().unwrap()]);
+    assert_eq!(code(&out), 125);
+    assert!(
+        text(&out.stderr).starts_with(&format!(
+            "subrun: cannot read the report {}",
+            missing.display()
+        )),
+        "{}",
+        text(&out.stderr)
+    );
+}
+
+#[test]
+fn grade_shard_must_be_an_index_below_its_count() {
+    for (shard, message) in [
+        (
+            "3/3",
+            "invalid value '3/3' for '--shard <I/N>': shard index 3 is not below the count 3",
+        ),
+        ("x", "invalid value 'x' for '--shard <I/N>': `x` is not I/N"),
+        ("0/0", "the shard count must be at least 1"),
+    ] {
+        let out = grade_example(&[
+            "--shard",
+            shard,
+            "examples/grade/sum",
+            "examples/grade/submissions/correct.py",
+        ]);
+        assert_eq!(code(&out), 2, "--shard {shard}");
+        assert!(text(&out.stderr).contains(message), "{}", text(&out.stderr));
+    }
+}

@@ -59,6 +59,18 @@ pub enum GradeError {
     /// The engine failed preparing the checker program's session or runtime.
     #[error("cannot prepare the checker program")]
     PrepareChecker(#[source] subrun::Error),
+    /// The shard cannot be (an index not below its count, or no shards).
+    #[error("invalid shard")]
+    Shard(#[from] crate::shard::ShardError),
+    /// A shard of a problem with group dependencies: whether a dependency holds is decided
+    /// by a whole group, whose cases are spread over the shards.
+    #[error(
+        "cannot grade a shard of this problem: group `{group}` depends on other groups, which no single shard can decide (grade it unsharded)"
+    )]
+    ShardWithDependencies {
+        /// The first group with `depends_on`.
+        group: String,
+    },
     /// No submission was given.
     #[error("no submission to grade")]
     NoSubmission,

@@ -16,8 +16,8 @@ use crate::error::GradeError;
 use crate::expected;
 use crate::gate::DependencyGate;
 use crate::problem::{Case, Problem, ProblemEnvironment, ProblemError, dependencies};
-use crate::report::{CaseResult, GroupReport, Report, SubmissionReport};
-use crate::scoring::Scoring;
+use crate::report::{CaseResult, GroupOutline, REPORT_FORMAT, Report, summarize};
+use crate::shard::{ItemHasher, Shard, fingerprint};
 use crate::submission::Submission;
 use crate::verdict::{Judgement, Verdict, judge};
 
@@ -65,6 +65,10 @@ pub struct Grader {
     fail_fast: bool,
     /// Group indices, each after the groups it depends on: the order cases are queued in.
     group_order: Vec<usize>,
+    shard: Option<Shard>,
+    /// Per submission, the (group, case) indices this grader runs (the shard's).
+    items: Vec<Vec<(usize, usize)>>,
+    fingerprint: String,
 }
 
 /// Configures a [`Grader`]. Defaults: no spec (the problem must name its environment), no
@@ -78,6 +82,7 @@ pub struct GraderBuilder {
     submissions: Vec<Submission>,
     jobs: Option<usize>,
     fail_fast: bool,
+    shard: Option<(u32, u32)>,
 }
 
 impl GraderBuilder {
@@ -115,12 +120,23 @@ impl GraderBuilder {
         self
     }
 
+    /// Grades only shard `index` of `count` (0-based): the (submission, case) items whose
+    /// hash ([`Shard::of`]) modulo `count` is `index`. The same inputs split the same way on
+    /// every machine, so the reports of shards `0..count`, each run anywhere (and any of
+    /// them again), merge ([`Report::merge`]) into the report of one whole run.
+    pub fn shard(mut self, index: u32, count: u32) -> Self {
+        self.shard = Some((index, count));
+        self
+    }
+
     /// Resolves the environment and checks the configuration.
     ///
     /// # Errors
-    /// [`GradeError::NoSubmission`]; [`GradeError::Spec`] when no environment is given or
-    /// the problem's `runtime:` does not make a valid spec; [`GradeError::CheckerSpec`] when
-    /// the problem has a checker program and the registry cannot run it (no `wasi`);
+    /// [`GradeError::NoSubmission`]; [`GradeError::Shard`] for a shard index not below its
+    /// count; [`GradeError::ShardWithDependencies`] for a shard of a problem whose groups
+    /// depend on others; [`GradeError::Spec`] when no environment is given or the problem's
+    /// `runtime:` does not make a valid spec; [`GradeError::CheckerSpec`] when the problem
+    /// has a checker program and the registry cannot run it (no `wasi`);
     /// [`GradeError::Problem`] when a group's `depends_on` names no group or closes a cycle
     /// (a loaded problem never does).
     pub fn build(self) -> Result<Grader, GradeError> {
@@ -129,6 +145,23 @@ impl GraderBuilder {
         }
         let group_order = dependencies::order(&self.problem.groups)
             .map_err(|e| ProblemError::invalid(&self.problem.dir, e.key(), None, e.message()))?;
+        let shard = self
+            .shard
+            .map(|(index, count)| Shard::new(index, count))
+            .transpose()?;
+        // A dependency is decided by a whole group, whose cases are spread over the shards:
+        // no shard can decide it alone, so sharded runs of such problems are refused.
+        if shard.is_some()
+            && let Some(group) = self
+                .problem
+                .groups
+                .iter()
+                .find(|g| !g.depends_on.is_empty())
+        {
+            return Err(GradeError::ShardWithDependencies {
+                group: group.name.clone(),
+            });
+        }
         let mut spec = effective_spec(&self.problem, self.spec)?;
         let limits = &self.problem.limits;
         if let Some(t) = limits.time {
@@ -157,6 +190,12 @@ impl GraderBuilder {
         let jobs = self.jobs.unwrap_or_else(|| {
             std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
         });
+        let items = self
+            .submissions
+            .iter()
+            .map(|s| shard_items(&self.problem, s, shard))
+            .collect();
+        let fingerprint = fingerprint(&self.problem, &spec, &self.submissions, self.fail_fast);
         Ok(Grader {
             problem: Arc::new(self.problem),
             registry: self.registry,
@@ -166,8 +205,32 @@ impl GraderBuilder {
             jobs,
             fail_fast: self.fail_fast,
             group_order,
+            shard,
+            items,
+            fingerprint,
         })
     }
+}
+
+/// The (group, case) indices of `submission`'s items in `shard` (all without one).
+fn shard_items(
+    problem: &Problem,
+    submission: &Submission,
+    shard: Option<Shard>,
+) -> Vec<(usize, usize)> {
+    let hasher = ItemHasher::new(submission);
+    let all = problem.groups.iter().enumerate().flat_map(|(g, group)| {
+        group
+            .cases
+            .iter()
+            .enumerate()
+            .map(move |(c, case)| (g, c, group, case))
+    });
+    all.filter(|(_, _, group, case)| {
+        shard.is_none_or(|s| hasher.shard(&group.name, &case.name, s.count) == s.index)
+    })
+    .map(|(g, c, _, _)| (g, c))
+    .collect()
 }
 
 fn effective_spec(
@@ -205,12 +268,24 @@ impl Grader {
             submissions: Vec::new(),
             jobs: None,
             fail_fast: false,
+            shard: None,
         }
     }
 
     /// The spec cases run with (the problem's limits applied).
     pub fn spec(&self) -> &EnvironmentSpec {
         &self.spec
+    }
+
+    /// How many (submission, case) items this grader runs: every case of every submission,
+    /// or the shard's.
+    pub fn total_cases(&self) -> usize {
+        self.items.iter().map(Vec::len).sum()
+    }
+
+    /// The fingerprint its report carries ([`Report::fingerprint`]).
+    pub fn fingerprint(&self) -> &str {
+        &self.fingerprint
     }
 
     /// Grades everything and returns the report.
@@ -233,13 +308,28 @@ impl Grader {
         self,
         mut on_case: impl FnMut(&CaseResult),
     ) -> Result<Report, GradeError> {
+        let outline: Vec<GroupOutline> = self
+            .problem
+            .groups
+            .iter()
+            .map(|g| GroupOutline {
+                group: g.name.clone(),
+                points: g.points,
+                scoring: g.scoring,
+                cases: g.cases.iter().map(|c| c.name.clone()).collect(),
+            })
+            .collect();
         let mut submissions = Vec::with_capacity(self.submissions.len());
-        for submission in &self.submissions {
-            let cases = self.run_submission(submission, &mut on_case).await?;
-            submissions.push(summarize(&self.problem, &submission.name, cases));
+        for (submission, items) in self.submissions.iter().zip(&self.items) {
+            let cases = self.run_submission(submission, items, &mut on_case).await?;
+            submissions.push(summarize(&outline, &submission.name, cases));
         }
         Ok(Report {
+            format: REPORT_FORMAT,
             problem: self.problem.name.clone(),
+            fingerprint: self.fingerprint.clone(),
+            shard: self.shard,
+            groups: outline,
             submissions,
         })
     }
@@ -247,20 +337,34 @@ impl Grader {
     async fn run_submission(
         &self,
         submission: &Arc<Submission>,
+        items: &[(usize, usize)],
         on_case: &mut impl FnMut(&CaseResult),
     ) -> Result<Vec<Vec<Option<CaseResult>>>, GradeError> {
         let problem = &self.problem;
         if let Some(message) = submission.compile_message() {
-            return Ok(compile_errors(problem, submission, &message, on_case));
+            return Ok(compile_errors(
+                problem, submission, &message, items, on_case,
+            ));
+        }
+        let mut results: Vec<Vec<Option<CaseResult>>> = problem
+            .groups
+            .iter()
+            .map(|g| vec![None; g.cases.len()])
+            .collect();
+        if items.is_empty() {
+            // None of its cases is in this shard: nothing to prepare.
+            return Ok(results);
         }
         // Groups queue after the groups they depend on, so a worker waiting for one waits
-        // for cases already taken (see `gate`).
-        let queue: VecDeque<(usize, usize)> = self
-            .group_order
-            .iter()
-            .flat_map(|&g| (0..problem.groups[g].cases.len()).map(move |c| (g, c)))
-            .collect();
-        let cases: Vec<usize> = problem.groups.iter().map(|g| g.cases.len()).collect();
+        // for cases already taken (see `gate`); the gate counts this run's items.
+        let position = |g: usize| self.group_order.iter().position(|&o| o == g);
+        let mut queue: Vec<(usize, usize)> = items.to_vec();
+        queue.sort_by_key(|&(g, c)| (position(g), c));
+        let queue: VecDeque<(usize, usize)> = queue.into();
+        let mut cases = vec![0usize; problem.groups.len()];
+        for &(g, _) in items {
+            cases[g] += 1;
+        }
         let deps = dependencies::resolve(&problem.groups)
             .map_err(|e| ProblemError::invalid(&problem.dir, e.key(), None, e.message()))?;
         let workers = self.jobs.min(queue.len()).max(1);
@@ -288,17 +392,25 @@ impl Grader {
             ));
         }
         drop(tx);
-        let mut results: Vec<Vec<Option<CaseResult>>> = problem
-            .groups
-            .iter()
-            .map(|g| vec![None; g.cases.len()])
-            .collect();
         while let Some((g, c, result)) = rx.recv().await {
             on_case(&result);
             results[g][c] = Some(result);
         }
         while let Some(joined) = set.join_next().await {
             joined.map_err(|e| GradeError::Worker(e.to_string()))??;
+        }
+        for &(g, c) in items {
+            let group = &problem.groups[g];
+            results[g][c].get_or_insert_with(|| {
+                let mut r = blank(
+                    &submission.name,
+                    &group.name,
+                    &group.cases[c],
+                    Verdict::InternalError,
+                );
+                r.message = Some("the case was not run".into());
+                r
+            });
         }
         Ok(results)
     }
@@ -560,75 +672,29 @@ fn compile_errors(
     problem: &Problem,
     submission: &Submission,
     message: &str,
+    items: &[(usize, usize)],
     on_case: &mut impl FnMut(&CaseResult),
 ) -> Vec<Vec<Option<CaseResult>>> {
-    problem
+    let mut results: Vec<Vec<Option<CaseResult>>> = problem
         .groups
         .iter()
-        .map(|group| {
-            group
-                .cases
-                .iter()
-                .map(|case| {
-                    let mut r = blank(&submission.name, &group.name, case, Verdict::CompileError);
-                    r.message = Some(message.to_owned());
-                    on_case(&r);
-                    Some(r)
-                })
-                .collect()
-        })
-        .collect()
+        .map(|g| vec![None; g.cases.len()])
+        .collect();
+    for &(g, c) in items {
+        let group = &problem.groups[g];
+        let mut r = blank(
+            &submission.name,
+            &group.name,
+            &group.cases[c],
+            Verdict::CompileError,
+        );
+        r.message = Some(message.to_owned());
+        on_case(&r);
+        results[g][c] = Some(r);
+    }
+    results
 }
 
 fn escape_owned(text: &str) -> String {
     subrun::terminal::escape(text).into_owned()
-}
-
-/// Orders a submission's results, scores groups and cases.
-fn summarize(
-    problem: &Problem,
-    submission: &str,
-    results: Vec<Vec<Option<CaseResult>>>,
-) -> SubmissionReport {
-    let mut cases = Vec::new();
-    let mut groups = Vec::new();
-    for (group, results) in problem.groups.iter().zip(results) {
-        let mut group_cases: Vec<CaseResult> = results
-            .into_iter()
-            .zip(&group.cases)
-            .map(|(r, case)| {
-                r.unwrap_or_else(|| {
-                    let mut r = blank(submission, &group.name, case, Verdict::InternalError);
-                    r.message = Some("the case was not run".into());
-                    r
-                })
-            })
-            .collect();
-        let verdicts: Vec<Verdict> = group_cases.iter().map(|c| c.verdict).collect();
-        let fractions: Vec<f64> = group_cases.iter().map(|c| c.fraction).collect();
-        let points = group.scoring.score(group.points, &fractions);
-        if group.scoring == Scoring::Sum {
-            let share = group.points / group_cases.len().max(1) as f64;
-            for c in &mut group_cases {
-                c.points = Some(share * c.fraction);
-            }
-        }
-        groups.push(GroupReport {
-            group: group.name.clone(),
-            scoring: group.scoring,
-            points,
-            max_points: group.points,
-            accepted: verdicts.iter().filter(|v| v.is_accepted()).count(),
-            cases: verdicts.len(),
-        });
-        cases.extend(group_cases);
-    }
-    SubmissionReport {
-        submission: submission.to_owned(),
-        all_accepted: cases.iter().all(|c| c.verdict.is_accepted()),
-        score: groups.iter().map(|g| g.points).sum(),
-        max_score: groups.iter().map(|g| g.max_points).sum(),
-        groups,
-        cases,
-    }
 }

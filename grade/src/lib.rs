@@ -11,6 +11,9 @@
 //!        │   snapshot ─▶ spawn (setup once)
 //!        ▼   per case: clear + pristine files ─▶ case files ─▶ execute(stdin) ─▶ judge(Outcome, checker)
 //!  run_with(|case| ..) ──▶ CaseResult as each finishes ──▶ Report { submissions[ cases, groups, score ] }
+//!
+//!  .shard(i, n): only the items of shard i ──▶ Report { fingerprint, shard, groups, .. }
+//!  Report::merge([shard 0, .., shard n-1]) ──▶ the Report of the whole run
 //! ```
 //!
 //! The engine owns the execution vocabulary ([`subrun::Outcome`], sessions, runtimes); this
@@ -27,6 +30,7 @@ mod grader;
 pub mod problem;
 mod report;
 mod scoring;
+mod shard;
 mod submission;
 pub mod verdict;
 
@@ -34,7 +38,11 @@ pub use checker::{CheckOutcome, Checker, FloatTolerance, Mismatch};
 pub use error::GradeError;
 pub use grader::{Grader, GraderBuilder};
 pub use problem::{Case, ExpectedFile, Group, Layout, Problem, ProblemError, ProblemLimits};
-pub use report::{CaseResult, GroupReport, Report, SubmissionReport};
+pub use report::{
+    CaseKey, CaseResult, GroupOutline, GroupReport, MergeError, REPORT_FORMAT, Report,
+    SubmissionReport,
+};
 pub use scoring::Scoring;
+pub use shard::{Shard, ShardError};
 pub use submission::Submission;
 pub use verdict::{RuntimeFailure, Verdict};

@@ -3,18 +3,26 @@
 
 mod ctrf;
 mod junit;
+mod merge;
 #[cfg(test)]
 mod sample;
 
 use std::fmt::Write;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use crate::scoring::Scoring;
+use crate::shard::Shard;
 use crate::verdict::{RuntimeFailure, Verdict};
 
+pub use merge::{CaseKey, MergeError};
+
+/// The version of the report document ([`Report::format`]); [`Report::merge`] reads this
+/// version only.
+pub const REPORT_FORMAT: u32 = 1;
+
 /// The result of one submission on one case. Times are in seconds.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[non_exhaustive]
 pub struct CaseResult {
     /// The submission's name.
@@ -63,7 +71,7 @@ pub struct CaseResult {
 }
 
 /// One group's score for one submission.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct GroupReport {
     /// The group.
     pub group: String,
@@ -79,8 +87,9 @@ pub struct GroupReport {
     pub cases: usize,
 }
 
-/// One submission's results.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// One submission's results. In a shard's report, only the shard's cases, and its groups
+/// count only those (a case of another shard counts as not accepted).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct SubmissionReport {
     /// The submission's name.
     pub submission: String,
@@ -96,13 +105,39 @@ pub struct SubmissionReport {
     pub all_accepted: bool,
 }
 
-/// The final report of a grading run.
-#[derive(Clone, Debug, PartialEq, Serialize)]
+/// The final report of a grading run, or of one shard of it. It records what
+/// [`Report::merge`] needs to put shards back together: the inputs' fingerprint, the shard,
+/// and the problem's groups.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Report {
+    /// The version of this document: [`REPORT_FORMAT`].
+    pub format: u32,
     /// The problem's name.
     pub problem: String,
+    /// SHA-256 (hex) of what the results depend on: the problem as loaded, the environment,
+    /// the submissions and the options that change results (not `jobs`, not the shard).
+    /// Shards of one run share it; see `docs/grading.md`.
+    pub fingerprint: String,
+    /// The shard this report is of; `None` for a whole run (and a merged one).
+    pub shard: Option<Shard>,
+    /// The problem's groups, in order, each with its points, scoring and case names: how
+    /// cases are scored, whichever of them this report has.
+    pub groups: Vec<GroupOutline>,
     /// Every submission, in the order given.
     pub submissions: Vec<SubmissionReport>,
+}
+
+/// A group of the problem, as a report records it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct GroupOutline {
+    /// The group.
+    pub group: String,
+    /// What it is worth.
+    pub points: f64,
+    /// How its cases make its points.
+    pub scoring: Scoring,
+    /// Its cases' names, in order.
+    pub cases: Vec<String>,
 }
 
 impl Report {
@@ -183,6 +218,55 @@ impl CaseResult {
     /// This result as one line of JSON (for `--jsonl`).
     pub fn to_json_line(&self) -> String {
         serde_json::to_string(self).expect("case results are plain data")
+    }
+}
+
+/// Scores one submission: `results[g][c]` is case `c` of group `g` of `outline`, `None`
+/// when this report does not have it (another shard's). Cases are kept in problem order;
+/// a `sum` case earns its `fraction` of `points / cases` of its group (cases of the whole group, so a
+/// shard's case has the points it has in the whole run); a group's points are its scoring
+/// over all its cases, with a case this report does not have counting as not accepted, so
+/// complete results score exactly as [`Scoring::score`] does and a shard never claims a
+/// `min` group it has only part of. `accepted` and `cases` count the cases present.
+pub(crate) fn summarize(
+    outline: &[GroupOutline],
+    submission: &str,
+    results: Vec<Vec<Option<CaseResult>>>,
+) -> SubmissionReport {
+    let mut cases = Vec::new();
+    let mut groups = Vec::new();
+    for (group, results) in outline.iter().zip(results) {
+        // A case this report does not have earns nothing here.
+        let fractions: Vec<f64> = results
+            .iter()
+            .map(|r| r.as_ref().map_or(0.0, |r| r.fraction))
+            .collect();
+        let share = group.points / results.len().max(1) as f64;
+        let (mut present, mut accepted) = (0, 0);
+        for mut c in results.into_iter().flatten() {
+            present += 1;
+            accepted += usize::from(c.verdict.is_accepted());
+            if group.scoring == Scoring::Sum {
+                c.points = Some(share * c.fraction);
+            }
+            cases.push(c);
+        }
+        groups.push(GroupReport {
+            group: group.group.clone(),
+            scoring: group.scoring,
+            points: group.scoring.score(group.points, &fractions),
+            max_points: group.points,
+            accepted,
+            cases: present,
+        });
+    }
+    SubmissionReport {
+        submission: submission.to_owned(),
+        all_accepted: cases.iter().all(|c| c.verdict.is_accepted()),
+        score: groups.iter().map(|g| g.points).sum(),
+        max_score: groups.iter().map(|g| g.max_points).sum(),
+        groups,
+        cases,
     }
 }
 

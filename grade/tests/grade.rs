@@ -5,7 +5,10 @@ use std::sync::Arc;
 
 use serde_json::json;
 use subrun::{EnvironmentSpec, Registry};
-use subrun_grade::{Grader, Problem, Report, Submission, Verdict};
+use subrun_grade::{
+    GradeError, Grader, GraderBuilder, MergeError, Problem, Report, Shard, ShardError, Submission,
+    Verdict,
+};
 use subrun_wasi::{WasiEngineConfig, WasiRuntimeFactory};
 
 #[path = "grade/checker_programs.rs"]
@@ -62,13 +65,18 @@ fn pairs(list: &[(&str, Verdict)]) -> Vec<(String, Verdict)> {
     list.iter().map(|(n, v)| ((*n).to_owned(), *v)).collect()
 }
 
-async fn grade(problem: &Path, subs: &[&str], jobs: usize, fail_fast: bool) -> Report {
+/// A grader of `problem` with the example submissions `subs`, on the test spec.
+fn builder(problem: &Path, subs: &[&str]) -> GraderBuilder {
     let submissions = subs
         .iter()
         .map(|s| Submission::from_path(example(&format!("submissions/{s}"))).expect("submission"));
     Grader::builder(Problem::load(problem).expect("problem"), &registry())
         .spec(spec())
         .submissions(submissions)
+}
+
+async fn grade(problem: &Path, subs: &[&str], jobs: usize, fail_fast: bool) -> Report {
+    builder(problem, subs)
         .jobs(jobs)
         .fail_fast(fail_fast)
         .build()
@@ -449,4 +457,279 @@ async fn js_files_run_by_the_node_guest_and_c_files_are_built() {
         "no module left in {}",
         cwd.display()
     );
+}
+
+// ---- shards and merge ----
+
+/// Shard `index` of `count` of the example submissions `subs` (2 jobs).
+async fn grade_shard(problem: &Path, subs: &[&str], index: u32, count: u32) -> Report {
+    builder(problem, subs)
+        .jobs(2)
+        .shard(index, count)
+        .build()
+        .expect("grader")
+        .run()
+        .await
+        .expect("graded")
+}
+
+/// The report as JSON without what two runs of the same inputs measure differently.
+fn without_measurements(report: &Report) -> serde_json::Value {
+    let mut doc = serde_json::to_value(report).expect("json");
+    for s in doc["submissions"].as_array_mut().expect("submissions") {
+        for c in s["cases"].as_array_mut().expect("cases") {
+            let c = c.as_object_mut().expect("a case");
+            for key in ["wall_time", "cpu_time", "reset_time", "peak_memory", "fuel"] {
+                assert!(
+                    c.remove(key).is_some() || key == "fuel",
+                    "{key} is in every case"
+                );
+            }
+        }
+    }
+    doc
+}
+
+/// The (submission, group/case) items a report has.
+fn items(report: &Report) -> Vec<(String, String)> {
+    report
+        .submissions
+        .iter()
+        .flat_map(|s| {
+            s.cases
+                .iter()
+                .map(|c| (s.submission.clone(), format!("{}/{}", c.group, c.case)))
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn shards_merged_equal_the_single_run() {
+    let subs = ["correct.py", "wrong.py", "crash.py"];
+    let problem = example("sum");
+    let whole = grade(&problem, &subs, 2, false).await;
+    assert_eq!(whole.shard, None);
+    let mut every_item = items(&whole);
+    every_item.sort();
+    let mut min_group_split = false;
+    for count in 1..=3 {
+        let mut shards = Vec::new();
+        for index in 0..count {
+            let report = grade_shard(&problem, &subs, index, count).await;
+            assert_eq!(report.shard, Some(Shard { index, count }));
+            assert_eq!(
+                report.fingerprint, whole.fingerprint,
+                "shards share the fingerprint"
+            );
+            assert_eq!(
+                report.submissions.len(),
+                3,
+                "every submission, even without cases"
+            );
+            shards.push((format!("shard {index}/{count}"), report));
+        }
+        // Each item is graded by exactly one shard.
+        let mut graded: Vec<_> = shards.iter().flat_map(|(_, r)| items(r)).collect();
+        graded.sort();
+        assert_eq!(graded, every_item, "{count} shards");
+        // A `min` group whose cases are in different shards (crash.py's `main` at 3).
+        for s in 0..subs.len() {
+            let holding = shards
+                .iter()
+                .filter(|(_, r)| r.submissions[s].cases.iter().any(|c| c.group == "main"))
+                .count();
+            min_group_split |= holding > 1;
+        }
+        let merged = Report::merge(shards).expect("the shards merge");
+        assert_eq!(merged.shard, None);
+        assert_eq!(
+            without_measurements(&merged),
+            without_measurements(&whole),
+            "{count} shards merged"
+        );
+    }
+    assert!(
+        min_group_split,
+        "no `min` group was split across shards: the test covers less than it says"
+    );
+    let scores: Vec<f64> = whole.submissions.iter().map(|s| s.score).collect();
+    assert_eq!(scores, [100.0, 10.0, 10.0]);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_shard_run_twice_grades_the_same_items_and_is_merged_once() {
+    let subs = ["correct.py", "wrong.py"];
+    let problem = example("sum");
+    let first = grade_shard(&problem, &subs, 1, 2).await;
+    let again = grade_shard(&problem, &subs, 1, 2).await;
+    assert!(!items(&first).is_empty());
+    assert_eq!(
+        items(&again),
+        items(&first),
+        "a retried shard grades the same items"
+    );
+    let other = grade_shard(&problem, &subs, 0, 2).await;
+    let once =
+        Report::merge([("1.json", first.clone()), ("0.json", other.clone())]).expect("merges");
+    let twice = Report::merge([
+        ("1.json", first),
+        ("0.json", other),
+        ("1-retry.json", again),
+    ])
+    .expect("a retried shard merges");
+    assert_eq!(without_measurements(&twice), without_measurements(&once));
+    assert_eq!(items(&twice).len(), 6, "each case once");
+    let scores: Vec<f64> = twice.submissions.iter().map(|s| s.score).collect();
+    assert_eq!(scores, [100.0, 10.0]);
+}
+
+/// Why `Report::merge` refuses these reports.
+fn refusal<const N: usize>(reports: [(&str, Report); N]) -> String {
+    Report::merge(reports)
+        .expect_err("the merge is refused")
+        .to_string()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn merges_that_do_not_fit_are_refused_naming_the_report() {
+    let sum = example("sum");
+    // wrong.py's cases are all in shard 1 of 2 (pinned by the hash): shard 0 runs nothing.
+    let one = grade_shard(&sum, &["wrong.py"], 1, 2).await;
+    assert_eq!(items(&one).len(), 3);
+    let zero = grade_shard(&sum, &["wrong.py"], 0, 2).await;
+    assert!(items(&zero).is_empty());
+
+    // A different problem: the same cases worth other points.
+    let dir = tempfile::tempdir().expect("tempdir");
+    std::fs::create_dir(dir.path().join("cases")).expect("mkdir");
+    for entry in std::fs::read_dir(sum.join("cases")).expect("cases") {
+        let entry = entry.expect("entry");
+        std::fs::copy(
+            entry.path(),
+            dir.path().join("cases").join(entry.file_name()),
+        )
+        .expect("copy");
+    }
+    let yaml = std::fs::read_to_string(sum.join("problem.yaml")).expect("problem.yaml");
+    std::fs::write(
+        dir.path().join("problem.yaml"),
+        yaml.replace("points: 90", "points: 80"),
+    )
+    .expect("write");
+    let other_problem = grade_shard(dir.path(), &["wrong.py"], 0, 2).await;
+    let err = Report::merge([("one.json", one.clone()), ("other.json", other_problem)])
+        .expect_err("different problems");
+    assert!(matches!(err, MergeError::Fingerprint { .. }), "{err:?}");
+    let text = err.to_string();
+    assert!(
+        text.starts_with("other.json: a report of different inputs"),
+        "{text}"
+    );
+    assert!(text.contains("than one.json"), "{text}");
+
+    // A missing shard.
+    assert_eq!(
+        refusal([("one.json", one.clone())]),
+        "shard 0/2 is missing: the reports given are shards 1/2 (one.json)"
+    );
+
+    // Mixed shard counts.
+    let third = grade_shard(&sum, &["wrong.py"], 0, 3).await;
+    assert_eq!(
+        refusal([("zero.json", zero.clone()), ("third.json", third)]),
+        "third.json: shard 0/3 does not split the run like zero.json (shard 0/2): mixed shard counts"
+    );
+
+    // A case in none of the reports (an edited one).
+    let mut partial = one.clone();
+    partial.submissions[0].cases.remove(2);
+    assert_eq!(
+        refusal([("zero.json", zero.clone()), ("partial.json", partial)]),
+        "submission `wrong.py`, case `main/many` is in none of the reports (zero.json, partial.json)"
+    );
+
+    // The same shard twice with a different result for a case.
+    let mut flaky = one.clone();
+    flaky.submissions[0].cases[1].verdict = Verdict::Accepted;
+    assert_eq!(
+        refusal([
+            ("zero.json", zero),
+            ("one.json", one),
+            ("flaky.json", flaky),
+        ]),
+        "flaky.json: submission `wrong.py`, case `main/negative` is verdict AC there and verdict WA in one.json: the same case with different results"
+    );
+}
+
+#[test]
+fn the_fingerprint_changes_with_the_inputs_not_with_jobs_or_the_shard() {
+    let sum = example("sum");
+    let fingerprint = |b: GraderBuilder| b.build().expect("grader").fingerprint().to_owned();
+    let base = fingerprint(builder(&sum, &["correct.py"]));
+    assert_eq!(base.len(), 64, "SHA-256 in hex: {base}");
+    assert_eq!(fingerprint(builder(&sum, &["correct.py"]).jobs(1)), base);
+    assert_eq!(
+        fingerprint(builder(&sum, &["correct.py"]).shard(1, 3)),
+        base
+    );
+    assert_ne!(
+        fingerprint(builder(&sum, &["correct.py"]).fail_fast(true)),
+        base
+    );
+    assert_ne!(fingerprint(builder(&sum, &["wrong.py"])), base);
+    assert_ne!(
+        fingerprint(builder(&sum, &["correct.py", "wrong.py"])),
+        base
+    );
+    let mut spec = spec();
+    spec.limits.open_files = Some(7);
+    assert_ne!(fingerprint(builder(&sum, &["correct.py"]).spec(spec)), base);
+    let edited = Submission::from_path(example("submissions/correct.py"))
+        .expect("submission")
+        .file("extra.txt", "x");
+    assert_ne!(
+        fingerprint(builder(&sum, &[]).submission(edited)),
+        base,
+        "the submission's files count"
+    );
+}
+
+#[test]
+fn a_shard_index_not_below_its_count_is_refused() {
+    let err = builder(&example("sum"), &["correct.py"])
+        .shard(3, 3)
+        .build()
+        .expect_err("3/3");
+    assert!(
+        matches!(
+            err,
+            GradeError::Shard(ShardError::OutOfRange { index: 3, count: 3 })
+        ),
+        "{err:?}"
+    );
+}
+
+/// A shard cannot decide a dependency (its group's cases are spread over the shards): a
+/// sharded run of a problem with `depends_on` is refused before anything runs, naming the group.
+#[test]
+fn a_shard_of_a_problem_with_group_dependencies_is_refused_naming_the_group() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    write(
+        dir.path(),
+        "problem.yaml",
+        "groups:\n  - name: small\n    cases:\n      - { name: a, stdin: \"1\", stdout: \"1\" }\n  - name: big\n    depends_on: [small]\n    cases:\n      - { name: b, stdin: \"2\", stdout: \"2\" }\n",
+    );
+    let sharded = Grader::builder(Problem::load(dir.path()).expect("problem"), &registry())
+        .spec(spec())
+        .submission(
+            Submission::command("echo.py", "python echo.py").file("echo.py", "print(input())\n"),
+        )
+        .shard(0, 2)
+        .build();
+    match sharded {
+        Err(e @ GradeError::ShardWithDependencies { .. }) => {
+            assert!(e.to_string().contains("`big`"), "{e}");
+        }
+        other => panic!("expected a refusal, got {other:?}"),
+    }
 }

@@ -70,4 +70,3 @@ pub(crate) fn assert_all_accepted(cases: &[subrun_grade::CaseResult]) {
         );
     }
 }
-
