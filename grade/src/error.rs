@@ -43,6 +43,16 @@ pub enum GradeError {
     /// The environment to run in is invalid.
     #[error("invalid environment")]
     Spec(#[source] subrun::SpecError),
+    /// A module submission's file could not be written to the grader's own directory (it
+    /// runs from there on wasi, not from the workspace).
+    #[error("cannot stage the module of submission `{submission}`")]
+    StageModule {
+        /// The submission.
+        submission: String,
+        /// Why.
+        #[source]
+        source: std::io::Error,
+    },
     /// The engine failed preparing a submission's sessions (workspace, spawn, setup).
     #[error("cannot prepare submission `{submission}`")]
     Prepare {

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use serde_json::json;
+use serde_json::{Value, json};
 use subrun::{EnvironmentSpec, ExecRequest, Registry, Session, SpawnOptions, SubmissionRuntime};
 use tokio::sync::mpsc;
 use tokio::task::JoinSet;
@@ -368,9 +368,16 @@ impl Grader {
         let deps = dependencies::resolve(&problem.groups)
             .map_err(|e| ProblemError::invalid(&problem.dir, e.key(), None, e.message()))?;
         let workers = self.jobs.min(queue.len()).max(1);
+        // On wasi a module submission runs from a host file the grader owns, not from the
+        // workspace: the reset before every case then never copies the module again (and
+        // its unchanged file keeps the runtime's content hash cached).
+        let (spec, run_as, _module_dir) = match module_program(&self.spec, submission)? {
+            Some((spec, run_as, dir)) => (spec, Arc::new(run_as), Some(dir)),
+            None => (self.spec.clone(), submission.clone(), None),
+        };
         let shared = Arc::new(Shared {
             problem: problem.clone(),
-            submission: submission.clone(),
+            submission: run_as,
             queue: Mutex::new(queue),
             failed: problem
                 .groups
@@ -386,7 +393,7 @@ impl Grader {
             set.spawn(worker(
                 shared.clone(),
                 self.registry.clone(),
-                self.spec.clone(),
+                spec.clone(),
                 self.checker_spec.clone(),
                 tx.clone(),
             ));
@@ -414,6 +421,61 @@ impl Grader {
         }
         Ok(results)
     }
+}
+
+/// The command word a module submission runs under on wasi.
+const MODULE_WORD: &str = "subrun-submission";
+
+/// For a module submission (a `.wasm` or `.wat` file that its command runs, such as a built
+/// source) on `wasi`: the module written once to a directory of the grader's, a spec with it
+/// as the program [`MODULE_WORD`] (its `argv[0]` the file's name, as before), and the
+/// submission without the module file, run by that word. `None` for anything else.
+fn module_program(
+    spec: &EnvironmentSpec,
+    submission: &Submission,
+) -> Result<Option<(EnvironmentSpec, Submission, tempfile::TempDir)>, GradeError> {
+    if spec.kind.as_str() != "wasi" {
+        return Ok(None);
+    }
+    let Some(index) = submission.files.iter().position(|(path, _)| {
+        (path.ends_with(".wasm") || path.ends_with(".wat"))
+            && !path.contains('/')
+            && submission.command == shell_words::quote(path)
+    }) else {
+        return Ok(None);
+    };
+    let prep = |source| GradeError::StageModule {
+        submission: submission.name.clone(),
+        source,
+    };
+    let (name, bytes) = &submission.files[index];
+    let dir = tempfile::Builder::new()
+        .prefix("subrun-grade-module-")
+        .tempdir()
+        .map_err(prep)?;
+    let module = dir.path().join(name);
+    std::fs::write(&module, bytes).map_err(prep)?;
+    let mut spec = spec.clone();
+    let entry = json!({ "module": module.to_string_lossy(), "argv0": name });
+    match &mut spec.backend {
+        Value::Object(section) => {
+            let programs = section
+                .entry("programs")
+                .or_insert_with(|| Value::Object(serde_json::Map::new()));
+            match programs {
+                Value::Object(p) => {
+                    p.insert(MODULE_WORD.to_owned(), entry);
+                }
+                _ => return Ok(None),
+            }
+        }
+        Value::Null => spec.backend = json!({ "programs": { MODULE_WORD: entry } }),
+        _ => return Ok(None),
+    }
+    let mut run_as = submission.clone();
+    run_as.files.remove(index);
+    run_as.command = MODULE_WORD.to_owned();
+    Ok(Some((spec, run_as, dir)))
 }
 
 struct Shared {
@@ -697,4 +759,55 @@ fn compile_errors(
 
 fn escape_owned(text: &str) -> String {
     subrun::terminal::escape(text).into_owned()
+}
+
+#[cfg(test)]
+mod module_tests {
+    use super::*;
+
+    fn spec(kind: &str) -> EnvironmentSpec {
+        EnvironmentSpec::from_value(json!({ "type": kind }), "test", "/").expect("spec")
+    }
+
+    /// A module submission runs from a host file the grader wrote once, so the pristine
+    /// workspace (written back before every case) no longer holds the module; the guest's
+    /// `argv[0]` is still the file's name. Scripts, commands and other runtimes keep their files.
+    #[test]
+    fn on_wasi_a_module_submission_runs_from_the_graders_file_not_the_workspace() {
+        let sub = Submission::command("sum.wasm", "sum.wasm")
+            .file("sum.wasm", b"\0asm\x01\0\0\0".to_vec())
+            .file("data.txt", "kept");
+        let (staged, run_as, dir) = module_program(&spec("wasi"), &sub)
+            .expect("staged")
+            .expect("a module submission");
+        assert_eq!(run_as.command, MODULE_WORD);
+        assert_eq!(
+            run_as.command_with(&["7".into()]),
+            format!("{MODULE_WORD} 7")
+        );
+        assert_eq!(
+            run_as.files,
+            vec![("data.txt".to_owned(), b"kept".to_vec())]
+        );
+        assert_eq!(run_as.name, "sum.wasm");
+        let entry = &staged.backend["programs"][MODULE_WORD];
+        assert_eq!(entry["argv0"], "sum.wasm");
+        let module = std::path::Path::new(entry["module"].as_str().expect("a path"));
+        assert!(module.starts_with(dir.path()), "{module:?}");
+        assert_eq!(std::fs::read(module).expect("written"), b"\0asm\x01\0\0\0");
+
+        let script = Submission::command("a.py", "python a.py").file("a.py", "print(1)");
+        assert!(
+            module_program(&spec("wasi"), &script)
+                .expect("ok")
+                .is_none()
+        );
+        assert!(module_program(&spec("local"), &sub).expect("ok").is_none());
+        let with_args = Submission::command("x", "sum.wasm --fast").file("sum.wasm", b"m".to_vec());
+        assert!(
+            module_program(&spec("wasi"), &with_args)
+                .expect("ok")
+                .is_none()
+        );
+    }
 }
