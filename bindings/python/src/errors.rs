@@ -48,6 +48,15 @@ pyo3::create_exception!(
     "The runtime's backend failed (wasmtime, the OS, the Docker engine)."
 );
 
+pyo3::create_exception!(
+    subrun,
+    GradeError,
+    Error,
+    "Grading could not be done: an invalid problem (the message names the file, key and \
+     case), an unreadable submission, a session that could not be prepared. A failing \
+     submission is a verdict in the Report, not an exception."
+);
+
 /// `e` and every source below it, joined by `: ` (each level said once).
 pub(crate) fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     let mut out = e.to_string();
@@ -98,5 +107,6 @@ pub(crate) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("CommandError", py.get_type::<CommandError>())?;
     m.add("CleanedUpError", py.get_type::<CleanedUpError>())?;
     m.add("BackendError", py.get_type::<BackendError>())?;
+    m.add("GradeError", py.get_type::<GradeError>())?;
     Ok(())
 }

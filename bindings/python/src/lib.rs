@@ -18,6 +18,7 @@
 mod aio;
 mod engine;
 mod errors;
+mod grade;
 mod input;
 mod results;
 mod run;
@@ -33,6 +34,8 @@ use pyo3::prelude::*;
 #[pymodule]
 fn _subrun(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(run::run, m)?)?;
+    m.add_function(wrap_pyfunction!(grade::grade, m)?)?;
+    m.add_class::<grade::PyReport>()?;
     m.add_class::<spec::PySpec>()?;
     m.add_class::<session::PySession>()?;
     m.add_class::<runtime::PyRuntime>()?;

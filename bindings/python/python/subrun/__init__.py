@@ -4,6 +4,9 @@ A failing submission is a :class:`Result`, never an exception; exceptions (all u
 :class:`Error`) mean the engine itself could not do its job. The GIL is released while a
 guest runs, so threads run executions in parallel; Ctrl-C cancels the running execution.
 
+:func:`grade` grades submissions against a problem's cases (what ``subrun grade`` does) and
+returns a :class:`Report`; a failing submission is a verdict in it.
+
 Every blocking call has an awaitable twin for asyncio (``execute_async``, ``spawn_async``,
 ``kill_async``, ``close_async``, ``async with Session(...)``), and ``Runtime.stream`` is an
 async iterator of :class:`Chunk` events and one :class:`Finished`. Cancelling the task that
@@ -25,8 +28,10 @@ from ._subrun import (
     Error,
     FileDiff,
     Finished,
+    GradeError,
     InputFile,
     Outcome,
+    Report,
     Result,
     Runtime,
     Session,
@@ -39,6 +44,7 @@ from ._subrun import (
     WorkspaceDiff,
     WorkspaceError,
     diff_snapshots,
+    grade,
     run,
 )
 
@@ -55,8 +61,10 @@ __all__ = [
     "Event",
     "FileDiff",
     "Finished",
+    "GradeError",
     "InputFile",
     "Outcome",
+    "Report",
     "Result",
     "Runtime",
     "Session",
@@ -69,5 +77,6 @@ __all__ = [
     "WorkspaceDiff",
     "WorkspaceError",
     "diff_snapshots",
+    "grade",
     "run",
 ]

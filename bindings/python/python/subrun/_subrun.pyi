@@ -1,6 +1,6 @@
 """Type stubs of the extension module (see ``bindings/python/src/lib.rs``)."""
 
-from collections.abc import Awaitable, Mapping, Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from os import PathLike
 from pathlib import Path
 from types import TracebackType
@@ -28,6 +28,9 @@ class CleanedUpError(Error):
 
 class BackendError(Error):
     """The runtime's backend failed (wasmtime, the OS, the Docker engine)."""
+
+class GradeError(Error):
+    """Grading could not be done (an invalid problem, an unreadable submission...)."""
 
 class Spec:
     """An environment spec: which runtime, its limits, assets, setup commands."""
@@ -406,3 +409,44 @@ def run(
     assets: Mapping[str, _Path] | None = None,
 ) -> Result:
     """Runs one command in a fresh session and returns its Result."""
+
+class Report:
+    """The report of a grading run; ``to_dict()`` is the ``subrun grade --json`` document."""
+
+    @property
+    def problem(self) -> str:
+        """The problem's name."""
+    @property
+    def all_accepted(self) -> bool:
+        """True when every case of every submission is AC."""
+    @property
+    def scores(self) -> list[tuple[str, float, float]]:
+        """Each submission's ``(name, score, max_score)``."""
+    def to_dict(self) -> dict[str, Any]:
+        """The report as the ``--json`` document."""
+    def to_json(self) -> str:
+        """The report as JSON text."""
+    def table(self) -> str:
+        """The table ``subrun grade`` prints (names and messages escaped)."""
+    def to_junit(self) -> str:
+        """The report as JUnit XML."""
+    def to_ctrf(self, start_ms: int, stop_ms: int) -> str:
+        """The report as CTRF JSON; the run's bounds in Unix milliseconds."""
+
+def grade(
+    problem: _Path,
+    submissions: Sequence[_Path],
+    *,
+    spec: Spec | None = None,
+    jobs: int | None = None,
+    fail_fast: bool = False,
+    shard: tuple[int, int] | None = None,
+    on_case: Callable[[dict[str, Any]], object] | None = None,
+) -> Report:
+    """Grades ``submissions`` against every case of the problem directory ``problem``.
+
+    ``on_case`` is called with each case's result (the ``--jsonl`` line as a dict) as it
+    finishes; an exception it raises is raised after the run. ``shard=(i, n)`` grades shard
+    ``i`` of ``n``. A failing submission is a verdict; ``GradeError`` means subrun could not
+    grade.
+    """
