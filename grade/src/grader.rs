@@ -288,6 +288,38 @@ impl Grader {
         &self.fingerprint
     }
 
+    /// Starts grading on the current tokio runtime and returns the stream of case results,
+    /// each sent as it finishes, and the task that ends with the final report (after the
+    /// last result was sent). Dropping the receiver does not stop the grading.
+    ///
+    /// ```no_run
+    /// # async fn f(grader: subrun_grade::Grader) -> Result<(), Box<dyn std::error::Error>> {
+    /// let (mut cases, report) = grader.stream();
+    /// while let Some(case) = cases.recv().await {
+    ///     println!("{} {}", case.case, case.verdict);
+    /// }
+    /// let report = report.await??;
+    /// # Ok(()) }
+    /// ```
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
+    pub fn stream(
+        self,
+    ) -> (
+        mpsc::UnboundedReceiver<CaseResult>,
+        tokio::task::JoinHandle<Result<Report, GradeError>>,
+    ) {
+        let (tx, rx) = mpsc::unbounded_channel();
+        let task = tokio::spawn(async move {
+            self.run_with(|case| {
+                let _ = tx.send(case.clone());
+            })
+            .await
+        });
+        (rx, task)
+    }
+
     /// Grades everything and returns the report.
     ///
     /// # Errors

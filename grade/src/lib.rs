@@ -10,7 +10,7 @@
 //!        │   per submission, per worker: Session::prepare ─▶ submission files ─▶ pristine
 //!        │   snapshot ─▶ spawn (setup once)
 //!        ▼   per case: clear + pristine files ─▶ case files ─▶ execute(stdin) ─▶ judge(Outcome, checker)
-//!  run_with(|case| ..) ──▶ CaseResult as each finishes ──▶ Report { submissions[ cases, groups, score ] }
+//!  stream() / run_with(|case| ..) ──▶ CaseResult as each finishes ──▶ Report { submissions[ cases, groups, score ] }
 //!
 //!  .shard(i, n): only the items of shard i ──▶ Report { fingerprint, shard, groups, .. }
 //!  Report::merge([shard 0, .., shard n-1]) ──▶ the Report of the whole run

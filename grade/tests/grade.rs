@@ -733,3 +733,29 @@ fn a_shard_of_a_problem_with_group_dependencies_is_refused_naming_the_group() {
         other => panic!("expected a refusal, got {other:?}"),
     }
 }
+
+/// `Grader::stream`: every case arrives on the stream before the report is ready, and the
+/// report holds exactly what was streamed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_gives_every_case_then_the_report() {
+    let grader = builder(&example("sum"), &["correct.py", "wrong.py"])
+        .jobs(2)
+        .build()
+        .expect("grader");
+    let (mut cases, report) = grader.stream();
+    let mut streamed = Vec::new();
+    while let Some(case) = cases.recv().await {
+        streamed.push((case.submission, case.case, case.verdict));
+    }
+    let report = report.await.expect("joined").expect("graded");
+    let mut reported: Vec<_> = report
+        .submissions
+        .iter()
+        .flat_map(|s| &s.cases)
+        .map(|c| (c.submission.clone(), c.case.clone(), c.verdict))
+        .collect();
+    assert_eq!(reported.len(), 6);
+    streamed.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    reported.sort_by(|a, b| (&a.0, &a.1).cmp(&(&b.0, &b.1)));
+    assert_eq!(streamed, reported);
+}
