@@ -47,7 +47,8 @@ pub enum Verdict {
     /// for, an outcome this version does not know), or the checker program failed.
     #[serde(rename = "IE")]
     InternalError,
-    /// Not run: `--fail-fast` stopped its group after an earlier failure.
+    /// Not run: `--fail-fast` stopped its group after an earlier failure, or a group this
+    /// case's group depends on (`depends_on`) was not fully accepted.
     #[serde(rename = "SKIP")]
     Skipped,
 }
